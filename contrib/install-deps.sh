@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Parley needs to build (and, with --test, to run its test suite).
+#
+# Usage: contrib/install-deps.sh [--test]
+#
+# Idempotent: if every package is already installed, apt is not touched at all, so a re-run is
+# fast and works offline. Otherwise runs apt-get update and apt-get install --no-install-recommends.
+set -euo pipefail
+
+readonly kBuildPackages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libexpat1-dev libssl-dev liblmdb-dev libc-ares-dev libtomlplusplus-dev libidn-dev
+  openssl ca-certificates
+)
+# catch2: unit tests; libstrophe-dev, python3-slixmpp: integration test clients;
+# clang + libclang-rt-14-dev: libFuzzer; llvm: llvm-symbolizer for sanitizer stack traces;
+# procps, iproute2: ps/pgrep/ss for the integration tests and for debugging them.
+readonly kTestPackages=(
+  catch2 libstrophe-dev python3 python3-slixmpp
+  clang libclang-rt-14-dev llvm procps iproute2
+)
+
+usage() {
+  echo "usage: $0 [--test]" >&2
+  exit 2
+}
+
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_tests=1 ;;
+    -h | --help) usage ;;
+    *) echo "$0: unknown argument: $arg" >&2; usage ;;
+  esac
+done
+
+packages=("${kBuildPackages[@]}")
+if ((with_tests)); then
+  packages+=("${kTestPackages[@]}")
+fi
+
+isInstalled() {
+  local status
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) || return 1
+  [[ "$status" == installed ]]
+}
+
+missing=()
+for package in "${packages[@]}"; do
+  isInstalled "$package" || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null; then
+  echo "install-deps: apt-get not found; this script supports Debian 12 (bookworm)." >&2
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  exit 1
+fi
+
+as_root=()
+if ((EUID != 0)); then
+  if command -v sudo >/dev/null; then
+    as_root=(sudo)
+  else
+    echo "install-deps: must run as root (or with sudo installed) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"

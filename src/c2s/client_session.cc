@@ -1,0 +1,463 @@
+// c2s stream negotiation and the bound client session (RFC 6120 §4-§8).
+#include "c2s/client_session.h"
+
+#include <openssl/rand.h>
+
+#include "auth/base64.h"
+#include "util/log.h"
+#include "xml/namespaces.h"
+#include "xml/serializer.h"
+#include "xmpp/stanza_error.h"
+
+namespace parley::c2s {
+namespace {
+
+using xmpp::StreamErrorCondition;
+
+std::string randomToken(size_t length) {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string bytes(length, '\0');
+  PARLEY_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
+                          static_cast<int>(length)) == 1);
+  for (auto& c : bytes) c = kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
+  return bytes;
+}
+
+StreamErrorCondition streamErrorFor(xml::ParseErrorKind kind) {
+  switch (kind) {
+    case xml::ParseErrorKind::NotWellFormed: return StreamErrorCondition::NotWellFormed;
+    case xml::ParseErrorKind::RestrictedXml: return StreamErrorCondition::RestrictedXml;
+    case xml::ParseErrorKind::PolicyViolation: return StreamErrorCondition::PolicyViolation;
+    case xml::ParseErrorKind::BadFormat: return StreamErrorCondition::BadFormat;
+    case xml::ParseErrorKind::UnsupportedEncoding: return StreamErrorCondition::UnsupportedEncoding;
+    case xml::ParseErrorKind::InvalidNamespace: return StreamErrorCondition::InvalidNamespace;
+  }
+  return StreamErrorCondition::UndefinedCondition;
+}
+
+bool isStanzaName(std::string_view name) {
+  return name == "message" || name == "presence" || name == "iq";
+}
+
+// RFC 6120 §4.7.5: we speak major version 1 (any minor); absent means pre-1.0.
+bool isSupportedVersion(std::string_view version) {
+  auto dot = version.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == version.size()) return false;
+  auto major = version.substr(0, dot);
+  while (major.size() > 1 && major.front() == '0') major.remove_prefix(1);
+  return major == "1";
+}
+
+constexpr unsigned kMaxFailedAuths = 5;
+
+xml::Limits parserLimits(const core::Config& config) {
+  return xml::Limits{config.c2s.max_stanza_bytes, config.c2s.max_depth};
+}
+
+}  // namespace
+
+ClientSession::ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd,
+                             net::SocketAddress peer, bool direct_tls)
+    : shared_(shared),
+      worker_(worker),
+      connection_(std::make_unique<net::Connection>(worker.loop(), std::move(fd), std::move(peer),
+                                                     static_cast<net::Connection::Handler&>(*this))),
+      parser_(*this, parserLimits(shared.server.config())) {
+  if (direct_tls) connection_->startServerTls(shared_.tls_ctx);
+}
+
+ClientSession::~ClientSession() { worker_.loop().cancelTimer(auth_timer_); }
+
+void ClientSession::start() {
+  if (!connection_->isTls()) connection_->start();
+  // RFC 6120 §4.9.3: a stream that does not authenticate in time is closed.
+  auto ref = this->ref();
+  auto& worker = worker_;
+  auth_timer_ = worker_.loop().addTimer(
+      std::chrono::duration_cast<std::chrono::milliseconds>(shared_.server.config().c2s.auth_timeout),
+      [&worker, ref] {
+        if (auto* session = static_cast<ClientSession*>(worker.find(ref))) {
+          session->auth_timer_ = 0;
+          if (session->state_ != State::Bound) {
+            session->closeWithStreamError(StreamErrorCondition::ConnectionTimeout);
+          }
+        }
+      });
+}
+
+std::string ClientSession::logPrefix() const {
+  std::string prefix = "c2s#" + std::to_string(ref().id);
+  if (jid_) prefix.append(" ").append(jid_->toString());
+  else prefix.append(" ").append(connection_->peer().toString());
+  return prefix;
+}
+
+void ClientSession::onData(std::string_view bytes) {
+  if (state_ == State::Closing) return;
+  auto fed = parser_.feed(bytes);
+  if (!fed) {
+    log::debug(logPrefix(), ": ", fed.error().message);
+    closeWithStreamError(streamErrorFor(fed.error().kind));
+  }
+}
+
+void ClientSession::onTlsEstablished() {
+  log::debug(logPrefix(), ": TLS established (", connection_->tlsVersion(), ")");
+}
+
+void ClientSession::onClosed(std::string_view reason) {
+  log::debug(logPrefix(), ": closed: ", reason);
+  cleanup();
+  worker_.release(ref());
+}
+
+void ClientSession::cleanup() {
+  if (closed_) return;
+  closed_ = true;
+  worker_.loop().cancelTimer(auth_timer_);
+  auth_timer_ = 0;
+  if (jid_ && host_) {
+    shared_.server.registry().unbind(*jid_, ref());
+    core::SessionEvent event{*host_, *this, *jid_};
+    host_->events().fire(core::events::resourceUnbind(), event);
+    log::info(logPrefix(), ": session ended");
+  }
+}
+
+void ClientSession::sendHeader(std::string_view from_domain) {
+  stream_id_ = randomToken(16);
+  std::string header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                       "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+                       "xml:lang='en' id='";
+  header.append(stream_id_).append("'");
+  if (!from_domain.empty()) header.append(" from='").append(xml::escapeAttr(from_domain)).append("'");
+  header.append(">");
+  connection_->send(header);
+  header_sent_ = true;
+}
+
+void ClientSession::closeWithStreamError(StreamErrorCondition condition, std::string_view text) {
+  if (state_ == State::Closing || closed_) return;
+  // RFC 6120 §4.9.1.2: an error before our header still needs a header first.
+  if (!header_sent_) sendHeader(host_ ? host_->domain() : std::string_view{});
+  log::debug(logPrefix(), ": stream error ", xmpp::conditionName(condition));
+  connection_->send(xmpp::streamErrorXml(condition, text) + "</stream:stream>");
+  state_ = State::Closing;
+  parser_.stop();
+  connection_->close();
+}
+
+void ClientSession::onStreamOpen(const xml::Element& header) {
+  if (header.attr("xmlns") != ns::kClient || header.xmlns() != ns::kStreams) {
+    return closeWithStreamError(StreamErrorCondition::InvalidNamespace);
+  }
+  auto to = header.attr("to");
+  core::Host* host = nullptr;
+  if (to.empty()) {
+    // RFC 6120 §4.7.2: 'to' SHOULD be there; without it, the first host answers.
+    host = shared_.server.hosts().front();
+  } else {
+    auto domain = xmpp::nameprep(to);
+    host = domain ? shared_.server.host(*domain) : nullptr;
+  }
+  if (!host || (host_ && host != host_)) {
+    return closeWithStreamError(StreamErrorCondition::HostUnknown);
+  }
+  host_ = host;
+  sendHeader(host_->domain());
+  if (!isSupportedVersion(header.attr("version"))) {
+    return closeWithStreamError(StreamErrorCondition::UnsupportedVersion);
+  }
+  sendFeatures();
+  if (state_ == State::AwaitingHeader) state_ = username_.empty() ? State::Negotiating : State::Authenticated;
+}
+
+void ClientSession::sendFeatures() {
+  const auto& config = shared_.server.config().c2s;
+  bool tls = connection_->isTls();
+  std::string features = "<stream:features>";
+  if (!username_.empty()) {
+    features.append("<bind xmlns='").append(ns::kBind).append("'/>");
+    features.append("<session xmlns='").append(ns::kSession).append("'><optional/></session>");
+  } else {
+    if (!tls) {
+      features.append("<starttls xmlns='").append(ns::kTls).append("'>");
+      if (config.require_encryption) features.append("<required/>");
+      features.append("</starttls>");
+    }
+    if (tls || !config.require_encryption) {
+      auto source = [conn = connection_.get()](std::string_view type) {
+        return conn->channelBinding(type);
+      };
+      auto cb_types = tls ? channelBindingTypes(source) : std::vector<std::string>{};
+      features.append("<mechanisms xmlns='").append(ns::kSasl).append("'>");
+      for (const auto& mechanism : offeredMechanisms(config, tls, !cb_types.empty())) {
+        features.append("<mechanism>").append(mechanism).append("</mechanism>");
+      }
+      features.append("</mechanisms>");
+      if (!cb_types.empty()) {
+        // XEP-0440: tell the client which channel binding types we support.
+        features.append("<sasl-channel-binding xmlns='").append(ns::kSaslChannelBinding).append("'>");
+        for (const auto& type : cb_types) {
+          features.append("<channel-binding type='").append(type).append("'/>");
+        }
+        features.append("</sasl-channel-binding>");
+      }
+    }
+  }
+  features.append("</stream:features>");
+  connection_->send(features);
+}
+
+void ClientSession::onStreamClose() {
+  if (state_ == State::Closing) return;
+  // RFC 6120 §4.4: answer the closing tag with ours, then close.
+  connection_->send("</stream:stream>");
+  state_ = State::Closing;
+  connection_->close();
+}
+
+void ClientSession::onStanza(std::unique_ptr<xml::Element> stanza) {
+  if (state_ == State::Closing) return;
+  switch (state_) {
+    case State::Negotiating:
+    case State::Authenticated:
+      return handleNegotiation(*stanza);
+    case State::Bound:
+      return handleBound(std::move(stanza));
+    case State::AwaitingHeader:
+    case State::Closing:
+      return;
+  }
+}
+
+void ClientSession::handleNegotiation(xml::Element& element) {
+  const auto& config = shared_.server.config().c2s;
+  if (element.is("starttls", ns::kTls)) return handleStartTls();
+  if (element.xmlns() == ns::kSasl && username_.empty()) {
+    if (!connection_->isTls() && config.require_encryption) {
+      // RFC 6120 §5.3.1 / §6.5.5: no authentication before TLS when TLS is required.
+      connection_->send(std::string("<failure xmlns='") + std::string(ns::kSasl) +
+                        "'><encryption-required/></failure>");
+      return;
+    }
+    return handleSasl(element);
+  }
+  if (state_ == State::Authenticated && element.name() == "iq" && element.xmlns() == ns::kClient) {
+    if (const auto* bind = element.child("bind", ns::kBind); bind && element.attr("type") == "set") {
+      return handleBind(element);
+    }
+  }
+  // RFC 6120 §7.1 (and §6.4.x): nothing but negotiation before the stream is bound.
+  closeWithStreamError(StreamErrorCondition::NotAuthorized);
+}
+
+void ClientSession::handleStartTls() {
+  if (connection_->isTls() || state_ != State::Negotiating) {
+    // RFC 6120 §5.4.2.2: a failure closes the stream.
+    connection_->send(std::string("<failure xmlns='") + std::string(ns::kTls) +
+                      "'/></stream:stream>");
+    state_ = State::Closing;
+    parser_.stop();
+    connection_->close();
+    return;
+  }
+  connection_->send(std::string("<proceed xmlns='") + std::string(ns::kTls) + "'/>");
+  connection_->startServerTls(shared_.tls_ctx);
+  restartStream();
+}
+
+void ClientSession::restartStream() {
+  state_ = State::AwaitingHeader;
+  header_sent_ = false;
+  parser_.requestReset();
+}
+
+void ClientSession::handleSasl(const xml::Element& element) {
+  const auto& name = element.name();
+  if (name == "abort") {
+    sasl_.reset();
+    connection_->send(std::string("<failure xmlns='") + std::string(ns::kSasl) +
+                      "'><aborted/></failure>");
+    return;
+  }
+  auto text = element.text();
+  std::optional<std::string> decoded;
+  bool empty = text.empty();
+  if (!empty && text != "=") {
+    decoded = auth::base64Decode(text);
+    if (!decoded) {
+      sasl_.reset();
+      return sendSaslOutcome({SaslNegotiation::Outcome::Kind::Failure, {},
+                              auth::SaslError::IncorrectEncoding, {}});
+    }
+  } else if (text == "=") {
+    decoded = std::string();
+  }
+  if (name == "auth") {
+    if (sasl_) {
+      // A new <auth/> while one is in progress: start over (RFC 6120 §6.4.5 allows retries).
+      sasl_.reset();
+    }
+    const auto& config = shared_.server.config().c2s;
+    auto source = [conn = connection_.get()](std::string_view type) {
+      return conn->channelBinding(type);
+    };
+    bool tls = connection_->isTls();
+    auto offered = offeredMechanisms(config, tls, tls && !channelBindingTypes(source).empty());
+    sasl_.emplace(shared_.server.storage().accounts(), host_->domain(), std::move(offered), source);
+    std::optional<std::string_view> initial;
+    if (decoded) initial = *decoded;
+    return sendSaslOutcome(sasl_->start(element.attr("mechanism"), initial));
+  }
+  if (name == "response") {
+    if (!sasl_) {
+      return sendSaslOutcome({SaslNegotiation::Outcome::Kind::Failure, {},
+                              auth::SaslError::MalformedRequest, {}});
+    }
+    return sendSaslOutcome(sasl_->step(decoded ? *decoded : std::string_view{}));
+  }
+  closeWithStreamError(StreamErrorCondition::UnsupportedStanzaType);
+}
+
+void ClientSession::sendSaslOutcome(const SaslNegotiation::Outcome& outcome) {
+  using Kind = SaslNegotiation::Outcome::Kind;
+  std::string out;
+  switch (outcome.kind) {
+    case Kind::Challenge:
+      out.append("<challenge xmlns='").append(ns::kSasl).append("'>");
+      out.append(auth::base64Encode(outcome.data)).append("</challenge>");
+      connection_->send(out);
+      return;
+    case Kind::Success:
+      out.append("<success xmlns='").append(ns::kSasl).append("'>");
+      if (!outcome.data.empty()) out.append(auth::base64Encode(outcome.data));
+      out.append("</success>");
+      connection_->send(out);
+      username_ = outcome.username;
+      sasl_.reset();
+      log::info(logPrefix(), ": authenticated as ", username_, "@", host_->domain());
+      restartStream();
+      return;
+    case Kind::Failure:
+      sasl_.reset();
+      out.append("<failure xmlns='").append(ns::kSasl).append("'><");
+      out.append(auth::conditionName(outcome.error)).append("/>");
+      if (!outcome.data.empty()) {
+        out.append("<text xml:lang='en'>").append(xml::escapeText(outcome.data)).append("</text>");
+      }
+      out.append("</failure>");
+      connection_->send(out);
+      log::info(logPrefix(), ": SASL failed: ", auth::conditionName(outcome.error));
+      // RFC 6120 §6.4.5: retries are allowed, a configurable number of times.
+      if (++failed_auths_ >= kMaxFailedAuths) {
+        closeWithStreamError(StreamErrorCondition::PolicyViolation, "Too many failed logins");
+      }
+      return;
+  }
+}
+
+void ClientSession::handleBind(const xml::Element& iq) {
+  using Condition = xmpp::StanzaError::Condition;
+  auto reply_error = [&](Condition condition) {
+    auto error = xmpp::errorReply(iq, xmpp::StanzaError::of(condition));
+    error.removeAttr("to");
+    error.removeAttr("from");
+    sendStanza(error);
+  };
+  const auto* bind = iq.child("bind", ns::kBind);
+  auto requested = bind->childText("resource");
+  auto bare = xmpp::BareJid::fromParts(username_, host_->domain());
+  if (!bare) return reply_error(Condition::InternalServerError);
+  // RFC 6120 §7.6: the client may ask for a resource; the server may generate one.
+  auto full = bare->withResource(requested.empty() ? randomToken(12) : requested);
+  if (!full) return reply_error(Condition::BadRequest);
+  jid_ = *full;
+  state_ = State::Bound;
+  worker_.loop().cancelTimer(auth_timer_);
+  auth_timer_ = 0;
+  if (auto previous = shared_.server.registry().bind(*jid_, ref())) {
+    // RFC 6120 §7.7.2.2: the newer session wins; the older one gets <conflict/>.
+    auto& old_worker = shared_.server.worker(previous->worker);
+    auto prev = *previous;
+    auto close_old = [&old_worker, prev] {
+      if (auto* old = old_worker.find(prev)) {
+        old->closeWithStreamError(StreamErrorCondition::Conflict, "Replaced by a new session");
+      }
+    };
+    if (old_worker.loop().isLoopThread()) close_old();
+    else old_worker.loop().post(close_old);
+  }
+  xml::Element jid_element("jid", std::string(ns::kBind));
+  jid_element.addText(jid_->toString());
+  xml::Element bound("bind", std::string(ns::kBind));
+  bound.addChild(std::move(jid_element));
+  auto result = xmpp::resultWith(iq, std::move(bound));
+  result.removeAttr("to");
+  result.removeAttr("from");
+  sendStanza(result);
+  log::info(logPrefix(), ": bound");
+  core::SessionEvent event{*host_, *this, *jid_};
+  host_->events().fire(core::events::resourceBind(), event);
+}
+
+void ClientSession::handleBound(std::unique_ptr<xml::Element> stanza) {
+  if (stanza->xmlns() != ns::kClient || !isStanzaName(stanza->name())) {
+    return closeWithStreamError(StreamErrorCondition::UnsupportedStanzaType);
+  }
+  if (stanza->name() == "iq") {
+    auto type = stanza->attr("type");
+    bool request = type == "get" || type == "set";
+    bool valid = (request || type == "result" || type == "error") && stanza->findAttr("id") &&
+                 (!request || stanza->childElementCount() == 1);
+    if (!valid) {
+      // RFC 6120 §8.2.3: an iq needs an id and a valid type; a get/set exactly one child.
+      auto error = xmpp::errorReply(*stanza, xmpp::StanzaError::of(
+                                                 xmpp::StanzaError::Condition::BadRequest));
+      error.removeAttr("from");
+      if (type != "error") sendStanza(error);
+      return;
+    }
+    if (request && stanza->is("iq", ns::kClient)) {
+      // Legacy session establishment (RFC 3921 §3, draft-cridland-xmpp-session-01): a no-op.
+      const auto* payload = stanza->firstChild();
+      if (payload->is("session", ns::kSession) && !stanza->findAttr("to")) {
+        auto result = xmpp::emptyResult(*stanza);
+        result.removeAttr("from");
+        return sendStanza(result);
+      }
+      if (payload->is("bind", ns::kBind)) {
+        auto error = xmpp::errorReply(
+            *stanza, xmpp::StanzaError::of(xmpp::StanzaError::Condition::NotAllowed));
+        error.removeAttr("from");
+        return sendStanza(error);
+      }
+    }
+  }
+  // RFC 6120 §8.1.2.1: the server stamps the full JID; whatever the client wrote is replaced.
+  stanza->setAttr("from", jid_->toString());
+  shared_.server.router().routeFromClient(*this, std::shared_ptr<const xml::Element>(std::move(stanza)));
+}
+
+void ClientSession::sendStanza(const xml::Element& stanza) {
+  thread_local std::string buffer;
+  buffer.clear();
+  xml::serialize(stanza, buffer, ns::kClient);
+  connection_->send(buffer);
+}
+
+void ClientSession::deliver(const xmpp::StanzaPtr& stanza) {
+  if (state_ != State::Bound) return;
+  sendStanza(*stanza);
+}
+
+void acceptClient(C2sShared& shared, core::Worker& worker, net::Fd fd,
+                  const net::SocketAddress& peer, bool direct_tls) {
+  auto session = std::make_unique<ClientSession>(shared, worker, std::move(fd), peer, direct_tls);
+  auto* raw = session.get();
+  worker.adopt(std::move(session));
+  raw->start();
+}
+
+}  // namespace parley::c2s

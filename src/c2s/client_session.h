@@ -1,0 +1,90 @@
+// One client stream (RFC 6120): negotiation (STARTTLS, SASL, bind) and then
+// the bound session that the router delivers to.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "c2s/sasl.h"
+#include "core/server.h"
+#include "core/session.h"
+#include "net/connection.h"
+#include "xml/stream_parser.h"
+
+namespace parley::c2s {
+
+// What every client stream on the server shares: TLS contexts and limits.
+struct C2sShared {
+  core::Server& server;
+  SSL_CTX* tls_ctx;  // per-host certificates picked by SNI; owned by the listener set
+};
+
+// Lives on its worker thread; never shared. Owned by the worker's session table.
+class ClientSession final : public core::Session,
+                            private net::Connection::Handler,
+                            private xml::StreamHandler {
+ public:
+  ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd, net::SocketAddress peer,
+                bool direct_tls);
+  ~ClientSession() override;
+
+  void start();
+
+  // core::Session
+  void deliver(const xmpp::StanzaPtr& stanza) override;
+  void closeWithStreamError(xmpp::StreamErrorCondition condition,
+                            std::string_view text = {}) override;
+
+ private:
+  enum class State {
+    AwaitingHeader,  // before the (next) stream header
+    Negotiating,     // features sent; STARTTLS and SASL
+    Authenticated,   // SASL done: waiting for bind
+    Bound,           // a full JID: stanzas are routed
+    Closing,         // our </stream:stream> sent
+  };
+
+  // net::Connection::Handler
+  void onData(std::string_view bytes) override;
+  void onClosed(std::string_view reason) override;
+  void onTlsEstablished() override;
+  // xml::StreamHandler
+  void onStreamOpen(const xml::Element& header) override;
+  void onStanza(std::unique_ptr<xml::Element> stanza) override;
+  void onStreamClose() override;
+
+  void sendHeader(std::string_view from_domain);
+  void sendFeatures();
+  void handleNegotiation(xml::Element& element);
+  void handleStartTls();
+  void handleSasl(const xml::Element& element);
+  void sendSaslOutcome(const SaslNegotiation::Outcome& outcome);
+  void handleBound(std::unique_ptr<xml::Element> stanza);
+  void handleBind(const xml::Element& iq);
+  void sendStanza(const xml::Element& stanza);
+  void restartStream();
+  void cleanup();
+  std::string logPrefix() const;
+
+  C2sShared& shared_;
+  core::Worker& worker_;
+  std::unique_ptr<net::Connection> connection_;
+  xml::StreamParser parser_;
+  State state_ = State::AwaitingHeader;
+  bool header_sent_ = false;
+  bool closed_ = false;
+  core::Host* host_ = nullptr;
+  std::string stream_id_;
+  std::optional<SaslNegotiation> sasl_;
+  std::string username_;               // after SASL success
+  std::optional<xmpp::FullJid> jid_;   // after bind
+  net::Loop::TimerId auth_timer_ = 0;
+  unsigned failed_auths_ = 0;
+};
+
+// Creates a session for an accepted connection and hands it to its worker.
+void acceptClient(C2sShared& shared, core::Worker& worker, net::Fd fd,
+                  const net::SocketAddress& peer, bool direct_tls);
+
+}  // namespace parley::c2s

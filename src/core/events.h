@@ -1,0 +1,150 @@
+// Events: typed names in Prosody's shape ("message/bare", "iq-get/host/urn:xmpp:ping:ping"),
+// their payloads, and the per-host bus that dispatches them by priority.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/session.h"
+#include "xmpp/jid.h"
+#include "xmpp/stanza.h"
+
+namespace parley::core {
+
+class Host;
+class Router;
+
+// A handler's answer. The first Yes ends dispatch.
+enum class Handled { No, Yes };
+
+// Who a stanza is addressed to, from the point of view of the receiving host.
+enum class Addressee {
+  Host,  // to="example.com"
+  Bare,  // to="user@example.com", another user (or a message to oneself)
+  Full,  // to="user@example.com/resource"
+  Self,  // an iq or presence with no 'to', or an iq to the sender's own bare JID
+};
+
+// Priorities: higher runs first.
+namespace priority {
+inline constexpr int kPolicy = 100;    // blocking, privacy, rate limits
+inline constexpr int kDefault = 0;
+inline constexpr int kFallback = -100;  // offline storage, bounces
+}  // namespace priority
+
+// Everything a stanza handler sees. Lives for one dispatch on the routing thread.
+struct StanzaEvent {
+  Host& host;            // the host the event fires on
+  Router& router;
+  Session* origin;       // the local session that sent it, if any (same thread); may be null
+  xmpp::StanzaPtr stanza;  // 'from' already stamped, immutable
+  xmpp::Jid from;
+  xmpp::Jid to;          // the effective addressee ('to', or the sender's bare JID when absent)
+  Addressee addressee;
+
+  const xml::Element& element() const { return *stanza; }
+  // Send a reply (usually an iq result) to the sender. Returns Handled::Yes.
+  Handled reply(xml::Element reply);
+  // Answer with a stanza error per RFC 6120 §8.3 (never to an error or iq result).
+  Handled bounce(xmpp::StanzaError error);
+  Handled bounce(xmpp::StanzaError::Condition condition) {
+    return bounce(xmpp::StanzaError::of(condition));
+  }
+};
+
+// A session coming or going (resource-bind, resource-unbind).
+struct SessionEvent {
+  Host& host;
+  Session& session;
+  xmpp::FullJid jid;
+};
+
+// A typed event name: the payload type is part of the key, so hooking a
+// stanza handler on a session event does not compile.
+template <class Payload>
+struct EventKey {
+  std::string name;
+};
+
+namespace events {
+std::string_view addresseeName(Addressee addressee);
+EventKey<StanzaEvent> message(Addressee to);
+EventKey<StanzaEvent> presence(Addressee to);
+// Any iq (all types) to this addressee, after the per-namespace events had their turn.
+EventKey<StanzaEvent> iq(Addressee to);
+EventKey<StanzaEvent> iqGet(Addressee to, std::string_view xmlns, std::string_view name);
+EventKey<StanzaEvent> iqSet(Addressee to, std::string_view xmlns, std::string_view name);
+// Fired on the sender's host before routing a stanza from a local user.
+EventKey<StanzaEvent> preMessage(Addressee to);
+EventKey<StanzaEvent> prePresence(Addressee to);
+EventKey<StanzaEvent> preIq(Addressee to);
+EventKey<SessionEvent> resourceBind();
+EventKey<SessionEvent> resourceUnbind();
+}  // namespace events
+
+// Handlers of one host. Built while modules load (on the main thread, before
+// workers run), then only read, from any worker thread.
+class EventBus {
+ public:
+  using OwnerTag = const void*;
+
+  template <class Payload>
+  void hook(const EventKey<Payload>& key, std::function<Handled(Payload&)> fn, int prio,
+            OwnerTag owner) {
+    auto& list = table<Payload>()[key.name];
+    Entry<Payload> entry{std::move(fn), prio, owner};
+    auto pos = std::find_if(list.begin(), list.end(), [&](auto& e) { return e.priority < prio; });
+    list.insert(pos, std::move(entry));
+  }
+
+  // Runs handlers in priority order (equal priorities: hook order) until one
+  // returns Yes.
+  template <class Payload>
+  Handled fire(const EventKey<Payload>& key, Payload& payload) const {
+    const auto& map = table<Payload>();
+    auto it = map.find(key.name);
+    if (it == map.end()) return Handled::No;
+    for (const auto& entry : it->second) {
+      if (entry.fn(payload) == Handled::Yes) return Handled::Yes;
+    }
+    return Handled::No;
+  }
+
+  template <class Payload>
+  bool hasHandlers(const EventKey<Payload>& key) const {
+    return table<Payload>().count(key.name) != 0;
+  }
+
+  // Removes every handler a module registered (module unload).
+  void unhookAll(OwnerTag owner);
+
+ private:
+  template <class Payload>
+  struct Entry {
+    std::function<Handled(Payload&)> fn;
+    int priority;
+    OwnerTag owner;
+  };
+  template <class Payload>
+  using Table = std::unordered_map<std::string, std::vector<Entry<Payload>>>;
+
+  template <class Payload>
+  Table<Payload>& table() {
+    if constexpr (std::is_same_v<Payload, StanzaEvent>) return stanza_handlers_;
+    else return session_handlers_;
+  }
+  template <class Payload>
+  const Table<Payload>& table() const {
+    if constexpr (std::is_same_v<Payload, StanzaEvent>) return stanza_handlers_;
+    else return session_handlers_;
+  }
+
+  Table<StanzaEvent> stanza_handlers_;
+  Table<SessionEvent> session_handlers_;
+};
+
+}  // namespace parley::core

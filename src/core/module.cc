@@ -1,0 +1,115 @@
+// Module registry, module contexts and per-host module loading.
+#include "core/module.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+namespace parley::core {
+namespace {
+
+std::map<std::string, ModuleFactory, std::less<>>& registry() {
+  static std::map<std::string, ModuleFactory, std::less<>> modules;
+  return modules;
+}
+
+template <class T>
+void eraseOne(std::vector<T>& list, const T& value) {
+  auto it = std::find(list.begin(), list.end(), value);
+  if (it != list.end()) list.erase(it);
+}
+
+}  // namespace
+
+void registerModule(std::string_view name, ModuleFactory factory) {
+  registry().emplace(std::string(name), factory);
+}
+
+ModuleFactory findModule(std::string_view name) {
+  auto it = registry().find(name);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> registeredModules() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
+
+const std::vector<std::string>& defaultModules() {
+  static const std::vector<std::string> modules = {"disco", "ping", "version", "time"};
+  return modules;
+}
+
+ModuleContext::ModuleContext(Host& host, std::string module_name, std::string config_file)
+    : host_(host), name_(std::move(module_name)), config_file_(std::move(config_file)) {}
+
+ModuleContext::~ModuleContext() {
+  host_.events_.unhookAll(this);
+  for (const auto& feature : features_) eraseOne(host_.features_, feature);
+  for (const auto& feature : account_features_) eraseOne(host_.account_features_, feature);
+  for (const auto& identity : identities_) eraseOne(host_.identities_, identity);
+}
+
+void ModuleContext::addFeature(std::string_view feature) {
+  features_.emplace_back(feature);
+  host_.features_.emplace_back(feature);
+}
+
+void ModuleContext::addAccountFeature(std::string_view feature) {
+  account_features_.emplace_back(feature);
+  host_.account_features_.emplace_back(feature);
+}
+
+void ModuleContext::addIdentity(std::string_view category, std::string_view type,
+                                std::string_view name) {
+  Identity identity{std::string(category), std::string(type), std::string(name)};
+  identities_.push_back(identity);
+  host_.identities_.push_back(std::move(identity));
+}
+
+Result<void, ConfigError> ModuleContext::knownOptions(std::initializer_list<std::string_view> keys) {
+  const auto* table = host_.config().module_options(name_);
+  if (!table) return {};
+  return rejectUnknownKeys(*table, keys, config_file_, optionPath());
+}
+
+std::string ModuleContext::optionPath() const { return "hosts." + domain() + "." + name_; }
+
+struct Host::Loaded {
+  std::unique_ptr<Module> module;
+  std::unique_ptr<ModuleContext> context;
+};
+
+Host::Host(const HostConfig& config) : config_(config) {}
+
+Host::~Host() {
+  // Unload in reverse order: contexts withdraw what they registered.
+  while (!modules_.empty()) modules_.pop_back();
+}
+
+Result<void, ConfigError> Host::loadModules(const std::string& config_file) {
+  const auto& names = config_.modules_given ? config_.modules : defaultModules();
+  for (const auto& name : names) {
+    auto factory = findModule(name);
+    if (!factory) {
+      return Unexpected(ConfigError{config_.pos, "unknown module '" + name + "'"});
+    }
+    auto loaded = std::make_unique<Loaded>();
+    loaded->module = factory();
+    loaded->context = std::make_unique<ModuleContext>(*this, name, config_file);
+    if (auto result = loaded->module->load(*loaded->context); !result) {
+      return Unexpected(ConfigError{config_.pos, "module '" + name + "' on " + domain() +
+                                                     ": " + result.error().message});
+    }
+    modules_.push_back(std::move(loaded));
+  }
+  return {};
+}
+
+bool Host::hasModule(std::string_view name) const {
+  return std::any_of(modules_.begin(), modules_.end(),
+                     [&](const auto& loaded) { return loaded->context->moduleName() == name; });
+}
+
+}  // namespace parley::core

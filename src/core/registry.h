@@ -1,0 +1,51 @@
+// The session registry: bare JID -> bound resources, shared by all workers.
+#pragma once
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/session.h"
+#include "xmpp/jid.h"
+
+namespace parley::core {
+
+struct BoundResource {
+  std::string resource;
+  SessionRef session;
+  int priority = 0;
+  bool available = false;  // has sent initial presence and not unavailable since
+};
+
+// Thread-safe. Sharded by bare JID with one short critical section per call;
+// lookups return copies so no lock is held while delivering.
+class SessionRegistry {
+ public:
+  // Binds a full JID to a session. If another session held it, that session is
+  // returned: the caller ends it with a conflict stream error (RFC 6120 §7.7.2.2).
+  std::optional<SessionRef> bind(const xmpp::FullJid& jid, SessionRef session);
+  // Removes the binding if it still belongs to this session.
+  void unbind(const xmpp::FullJid& jid, SessionRef session);
+  // Records availability and priority from the resource's latest broadcast presence.
+  void setPresence(const xmpp::FullJid& jid, SessionRef session, bool available, int priority);
+
+  std::optional<BoundResource> find(const xmpp::FullJid& jid) const;
+  std::vector<BoundResource> resources(const xmpp::BareJid& jid) const;
+  bool isResourceBound(const xmpp::FullJid& jid) const { return find(jid).has_value(); }
+  size_t sessionCount() const;
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, std::vector<BoundResource>> users;  // key: bare JID string
+  };
+  Shard& shardFor(const std::string& bare) const;
+
+  mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace parley::core

@@ -1,0 +1,97 @@
+// Server assembly, start and orderly shutdown.
+#include "core/server.h"
+
+#include <chrono>
+#include <atomic>
+#include <thread>
+
+#include "util/log.h"
+
+namespace parley::core {
+
+Server::Server(Config config) : config_(std::move(config)) {}
+
+Server::~Server() {
+  for (auto& worker : workers_) worker->stop();
+  for (auto& worker : workers_) worker->join();
+}
+
+Result<std::unique_ptr<Server>, ConfigError> Server::create(Config config) {
+  std::unique_ptr<Server> server(new Server(std::move(config)));
+  auto storage = storage::Storage::open(server->config_.data_dir);
+  if (!storage) {
+    return Unexpected(ConfigError{{server->config_.file.string(), 0, 0},
+                                  "cannot open storage in " + server->config_.data_dir.string() +
+                                      ": " + storage.error().message});
+  }
+  server->storage_ = std::move(*storage);
+  server->router_ = std::make_unique<Router>(*server);
+  for (const auto& host_config : server->config_.hosts) {
+    auto host = std::make_unique<Host>(host_config);
+    if (auto loaded = host->loadModules(server->config_.file.string()); !loaded) {
+      return Unexpected(std::move(loaded).error());
+    }
+    log::info("host ", host_config.domain, " loaded");
+    server->hosts_.emplace(host_config.domain, std::move(host));
+  }
+  unsigned threads = server->config_.resolvedThreads();
+  for (unsigned i = 0; i < threads; ++i) {
+    server->workers_.push_back(std::make_unique<Worker>(i));
+  }
+  return server;
+}
+
+Host* Server::host(std::string_view domain) {
+  auto it = hosts_.find(domain);
+  return it == hosts_.end() ? nullptr : it->second.get();
+}
+
+std::vector<Host*> Server::hosts() {
+  std::vector<Host*> list;
+  for (const auto& host_config : config_.hosts) list.push_back(host(host_config.domain));
+  return list;
+}
+
+void Server::start() {
+  for (auto& worker : workers_) worker->start();
+  log::info("parleyd started with ", workers_.size(), " worker threads");
+}
+
+void Server::shutdown() {
+  log::info("shutting down: closing all streams");
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->loop().post([w] {
+      w->forEachSession([](Session& session) {
+        session.closeWithStreamError(xmpp::StreamErrorCondition::SystemShutdown);
+      });
+    });
+  }
+  // Give the closing streams a bounded time to flush their last bytes.
+  struct Census {
+    std::atomic<size_t> live{0};
+    std::atomic<size_t> answered{0};
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto census = std::make_shared<Census>();
+    for (auto& worker : workers_) {
+      Worker* w = worker.get();
+      w->loop().post([w, census] {
+        census->live += w->sessionCount();
+        ++census->answered;
+      });
+    }
+    while (census->answered < workers_.size() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (census->answered == workers_.size() && census->live == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& worker : workers_) worker->stop();
+  for (auto& worker : workers_) worker->join();
+  storage_.reset();  // drains the writer queue and syncs
+  log::info("parleyd stopped");
+}
+
+}  // namespace parley::core

@@ -1,0 +1,52 @@
+// The server: config, storage, hosts, workers, registry and router, wired together.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/host.h"
+#include "core/registry.h"
+#include "core/router.h"
+#include "core/worker.h"
+#include "storage/store.h"
+
+namespace parley::core {
+
+// Built and started on the main thread; after start() its parts are used from
+// the workers (hosts read-only, registry and storage thread-safe).
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>, ConfigError> create(Config config);
+  ~Server();
+
+  const Config& config() const { return config_; }
+  storage::Storage& storage() { return *storage_; }
+  SessionRegistry& registry() { return registry_; }
+  Router& router() { return *router_; }
+  std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
+  Worker& worker(uint32_t index) { return *workers_.at(index); }
+
+  // The local host serving this domain, or nullptr.
+  Host* host(std::string_view domain);
+  std::vector<Host*> hosts();
+
+  void start();  // starts the worker threads
+  // Ends every session with a system-shutdown stream error, waits for them to
+  // close (bounded), stops the workers and flushes storage. Main thread.
+  void shutdown();
+
+ private:
+  explicit Server(Config config);
+
+  Config config_;
+  std::unique_ptr<storage::Storage> storage_;
+  SessionRegistry registry_;
+  std::unique_ptr<Router> router_;
+  std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace parley::core

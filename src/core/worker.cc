@@ -1,0 +1,50 @@
+// Worker threads and their session tables.
+#include "core/worker.h"
+
+#include "util/log.h"
+
+namespace parley::core {
+
+std::atomic<uint64_t> Worker::next_id_{1};
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    loop_.run();
+    // Sessions die on their own thread.
+    sessions_.clear();
+  });
+}
+
+void Worker::stop() { loop_.stop(); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+SessionRef Worker::adopt(std::unique_ptr<Session> session) {
+  SessionRef ref{index_, next_id_.fetch_add(1, std::memory_order_relaxed)};
+  session->setRef(ref);
+  sessions_.emplace(ref.id, std::move(session));
+  return ref;
+}
+
+void Worker::release(SessionRef ref) {
+  auto it = sessions_.find(ref.id);
+  if (it == sessions_.end()) return;
+  std::shared_ptr<Session> doomed(std::move(it->second));
+  sessions_.erase(it);
+  loop_.atEndOfTurn([doomed] {});  // freed when this closure is destroyed after the turn
+}
+
+Session* Worker::find(SessionRef ref) const {
+  if (ref.worker != index_) return nullptr;
+  auto it = sessions_.find(ref.id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace parley::core

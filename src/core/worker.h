@@ -1,0 +1,57 @@
+// A worker: one thread running one event loop, and the table of sessions it owns.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/session.h"
+#include "net/loop.h"
+
+namespace parley::core {
+
+class Worker {
+ public:
+  explicit Worker(uint32_t index) : index_(index) {}
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  uint32_t index() const { return index_; }
+  net::Loop& loop() { return loop_; }
+
+  void start();  // spawns the thread running the loop
+  void stop();   // thread-safe: stops the loop
+  void join();
+
+  // Loop thread only. The worker owns the session from now on; returns its handle.
+  SessionRef adopt(std::unique_ptr<Session> session);
+  // Loop thread only. Unlinks the session at once and frees it at the end of the
+  // loop turn, so a session may release itself from inside its own callback.
+  void release(SessionRef ref);
+  // Loop thread only. The live session for a handle, or nullptr if it is gone.
+  Session* find(SessionRef ref) const;
+  size_t sessionCount() const { return sessions_.size(); }
+  // Loop thread only. Calls fn for each live session (a snapshot: fn may release).
+  template <class Fn>
+  void forEachSession(Fn fn) {
+    std::vector<SessionRef> refs;
+    refs.reserve(sessions_.size());
+    for (const auto& [id, session] : sessions_) refs.push_back(session->ref());
+    for (auto ref : refs) {
+      if (auto* session = find(ref)) fn(*session);
+    }
+  }
+
+ private:
+  static std::atomic<uint64_t> next_id_;
+
+  uint32_t index_;
+  net::Loop loop_;
+  std::thread thread_;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+};
+
+}  // namespace parley::core

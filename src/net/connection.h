@@ -1,0 +1,133 @@
+// Connection: a TCP stream on one loop, plain or TLS (STARTTLS upgrade or direct TLS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/address.h"
+#include "net/fd.h"
+#include "net/loop.h"
+#include "net/tls.h"
+
+namespace parley::net {
+
+// Lives on its loop thread; never shared. Owned by its session (unique_ptr).
+//
+// Output is coalesced: send() appends to a buffer that is written once at the end of the loop
+// turn (or at once when it passes 64 KiB), so many stanzas go out in one write()/SSL_write.
+// Input is read into one 16 KiB buffer per loop thread, so idle connections stay small.
+class Connection {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Decrypted application data. The view is valid only during the call. The handler may
+    // call send(), close(), closeNow(), setReadPaused() and startServerTls() from here;
+    // it must not destroy the Connection synchronously (use deferred deletion).
+    virtual void onData(std::string_view bytes) = 0;
+    // Peer closed, error, or our close()/closeNow() completed. Called exactly once, from the
+    // end of a loop turn (never from inside a call into the Connection); nothing is called
+    // after it. Not called if the Connection is destroyed first.
+    virtual void onClosed(std::string_view reason) = 0;
+    virtual void onTlsEstablished() {}
+  };
+
+  struct Stats {
+    uint64_t bytes_in = 0;   // application bytes handed to onData
+    uint64_t bytes_out = 0;  // application bytes accepted by write()/SSL_write
+    uint64_t writes = 0;     // write()/SSL_write calls that carried application data
+  };
+
+  // `fd` must be a connected, nonblocking stream socket. Nothing happens until start() or
+  // startServerTls().
+  Connection(Loop& loop, Fd fd, SocketAddress peer, Handler& handler);
+  ~Connection();  // unregisters from the loop, frees SSL; a closed stream lingers briefly
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();  // begin reading (plain)
+  // Direct TLS: call instead of start(); the handshake comes before any data.
+  // STARTTLS: call after send()ing <proceed/>; what is queued goes out in plaintext first,
+  // then the handshake. From this call on, all input is read as TLS records.
+  // `ctx` is usually TlsServerContext::defaultCtx() (which must outlive this Connection).
+  void startServerTls(SSL_CTX* ctx);
+
+  // Queues bytes (dropped after close()/closeNow()). Sent in plaintext, or encrypted once the
+  // handshake completes.
+  void send(std::string_view data);
+  // Graceful: flush pending output, then (TLS) close_notify, then shutdown(SHUT_WR) and
+  // onClosed. Gives up after 10 s if the peer does not read. No input is delivered after it.
+  void close();
+  // Drops pending output; onClosed fires at the end of the turn.
+  void closeNow();
+
+  bool isTls() const { return ssl_ != nullptr; }
+  bool isTlsEstablished() const { return tls_ == TlsState::Established; }
+  bool isOpen() const { return state_ == State::Idle || state_ == State::Open; }
+  std::string sniHostname() const;  // lowercase, or ""
+  std::string alpnProtocol() const;  // "" when none was negotiated
+  std::string tlsVersion() const;    // "TLSv1.3", or "" without TLS
+
+  // Channel binding data for SCRAM-*-PLUS, or nullopt if not available:
+  // "tls-exporter" (RFC 9266): 32 bytes, label "EXPORTER-Channel-Binding", empty context;
+  //   only on TLS 1.3, or TLS 1.2 with the extended master secret (RFC 7627).
+  // "tls-server-end-point" (RFC 5929 §4.1): hash of our certificate with its signature's
+  //   hash, MD5/SHA-1 (and signatures without a separate hash, e.g. Ed25519) -> SHA-256.
+  // "tls-unique": never (unsafe with TLS 1.2 without EMS, undefined for 1.3; not offered).
+  std::optional<std::string> channelBinding(std::string_view type) const;
+
+  const SocketAddress& peer() const { return peer_; }
+  size_t pendingOutputBytes() const;
+  // Backpressure / rate limiting: stop reading from the socket while paused.
+  void setReadPaused(bool paused);
+  const Stats& stats() const { return stats_; }
+
+ private:
+  enum class State { Idle, Open, Closing, Closed };
+  enum class TlsState { None, Handshaking, Established };
+  enum class WriteResult { Done, Blocked, Failed };
+
+  void registerWithLoop();
+  void onEvents(uint32_t events);
+  void onReadable();
+  void readPlain();
+  void readTls();
+  void handshakeStep();
+  void flushOutput();
+  WriteResult writeRaw(std::string& buffer, size_t& offset);
+  WriteResult writeTls();
+  void updateInterest();
+  void scheduleFlush();
+  void finish(std::string reason, bool graceful);
+
+  Loop& loop_;
+  Fd fd_;
+  SocketAddress peer_;
+  Handler& handler_;
+  SslPtr ssl_;
+
+  State state_ = State::Idle;
+  TlsState tls_ = TlsState::None;
+  std::string pre_tls_out_;  // plaintext queued before startServerTls(), written first
+  size_t pre_tls_offset_ = 0;
+  std::string out_;          // application data not yet written
+  size_t out_offset_ = 0;
+
+  bool registered_ = false;
+  uint32_t interest_ = 0;
+  bool read_paused_ = false;
+  bool flush_scheduled_ = false;
+  bool write_blocked_ = false;           // the socket (or SSL) said "try again when writable"
+  bool handshake_wants_write_ = false;
+  bool read_wants_write_ = false;        // SSL_read needs the socket writable
+  bool write_wants_read_ = false;        // SSL_write needs the socket readable
+  bool linger_ = false;                  // closed gracefully: drain input before close(2)
+  Loop::TimerId close_timer_ = 0;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
+  Stats stats_;
+};
+
+}  // namespace parley::net

@@ -1,0 +1,116 @@
+// Serializer: escaping and writing elements, with namespace declarations only where needed.
+#include "xml/serializer.h"
+
+#include <array>
+
+namespace parley::xml {
+namespace {
+
+// The replacement for each byte that needs one, per context; nullptr = copy as is.
+struct EscapeTable {
+  std::array<const char*, 256> replacement{};
+};
+
+constexpr EscapeTable makeTable(bool attribute) {
+  EscapeTable table;
+  table.replacement['&'] = "&amp;";
+  table.replacement['<'] = "&lt;";
+  table.replacement['>'] = "&gt;";
+  table.replacement['\r'] = "&#13;";
+  if (attribute) {
+    table.replacement['"'] = "&quot;";
+    table.replacement['\''] = "&apos;";
+    table.replacement['\t'] = "&#9;";
+    table.replacement['\n'] = "&#10;";
+  }
+  return table;
+}
+
+constexpr EscapeTable kAttrTable = makeTable(true);
+constexpr EscapeTable kTextTable = makeTable(false);
+
+void appendEscaped(std::string& out, std::string_view in, const EscapeTable& table) {
+  size_t run_start = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char* replacement = table.replacement[static_cast<unsigned char>(in[i])];
+    if (replacement == nullptr) continue;
+    out.append(in.data() + run_start, i - run_start);
+    out.append(replacement);
+    run_start = i + 1;
+  }
+  out.append(in.data() + run_start, in.size() - run_start);
+}
+
+void appendAttribute(std::string& out, const Attribute& attr, int& next_prefix) {
+  std::string_view name = attr.name;
+  if (name == "xmlns" || name.starts_with("xmlns:")) return;
+  if (name.starts_with('{')) {  // "{uri}local": a namespaced attribute needs a prefix
+    size_t close = name.find('}');
+    if (close == std::string_view::npos) return;
+    std::string prefix = "ns" + std::to_string(next_prefix++);
+    out.append(" xmlns:").append(prefix).append("='");
+    appendEscapedAttr(out, name.substr(1, close - 1));
+    out.append("' ").append(prefix).append(":").append(name.substr(close + 1));
+  } else {
+    out.append(" ").append(name);
+  }
+  out.append("='");
+  appendEscapedAttr(out, attr.value);
+  out.append("'");
+}
+
+}  // namespace
+
+void appendEscapedAttr(std::string& out, std::string_view value) {
+  appendEscaped(out, value, kAttrTable);
+}
+
+void appendEscapedText(std::string& out, std::string_view text) {
+  appendEscaped(out, text, kTextTable);
+}
+
+std::string escapeAttr(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  appendEscapedAttr(out, value);
+  return out;
+}
+
+std::string escapeText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  appendEscapedText(out, text);
+  return out;
+}
+
+void serialize(const Element& e, std::string& out, std::string_view parent_xmlns) {
+  out.append("<").append(e.name());
+  if (e.xmlns() != parent_xmlns) {
+    out.append(" xmlns='");
+    appendEscapedAttr(out, e.xmlns());
+    out.append("'");
+  }
+  int next_prefix = 0;
+  for (const Attribute& attr : e.attrs()) appendAttribute(out, attr, next_prefix);
+  if (e.children().empty()) {
+    out.append("/>");
+    return;
+  }
+  out.append(">");
+  for (const Node& node : e.children()) {
+    if (node.element) {
+      serialize(*node.element, out, e.xmlns());
+    } else {
+      appendEscapedText(out, node.text);
+    }
+  }
+  out.append("</").append(e.name()).append(">");
+}
+
+std::string toString(const Element& e, std::string_view parent_xmlns) {
+  std::string out;
+  serialize(e, out, parent_xmlns);
+  return out;
+}
+
+}  // namespace parley::xml

@@ -1,0 +1,110 @@
+// ParleyServer: runs the real parleyd on loopback with a throwaway config and data dir.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace parley::integration {
+
+inline constexpr const char* kRomeoPassword = "r0meo-pass";
+inline constexpr const char* kJulietPassword = "jul1et-pass";
+
+struct ServerOptions {
+  // Accounts created with `parleyctl adduser` before the server starts: {"romeo", "secret"}.
+  std::vector<std::pair<std::string, std::string>> users = {{"romeo", kRomeoPassword},
+                                                            {"juliet", kJulietPassword}};
+  // [c2s] sasl_mechanisms; empty = the key is omitted (the server offers all of them).
+  std::vector<std::string> sasl_mechanisms;
+  bool require_encryption = true;
+  int auth_timeout_seconds = 30;
+  int max_stanza_bytes = 65536;
+  // Extra lines placed inside [c2s], e.g. "some_key = 1".
+  std::string c2s_extra;
+  // Extra lines placed inside [hosts."localhost"].
+  std::string host_extra;
+  // Appended after everything; must start with its own [table] header.
+  std::string extra_toml;
+  std::string log_level = "debug";
+  int threads = 2;
+};
+
+struct CommandResult {
+  int exit_status = -1;  // exit code, or -signal, or -1000 when it could not be run or timed out
+  std::string output;    // stdout and stderr together
+};
+
+// One parleyd process and its temporary directory (/tmp/parley-it-XXXXXX). Not thread-safe.
+// The directory is removed when the object dies, unless a test failure was noted while it
+// lived (noteTestFailure(), called by the Catch2 listener in main.cc), or stop() returned a
+// non-zero status: then the path and the tail of parleyd's stderr are printed and it stays.
+class ParleyServer {
+ public:
+  static constexpr const char* kDomain = "localhost";
+
+  explicit ParleyServer(ServerOptions options = {});
+  ~ParleyServer();
+  ParleyServer(const ParleyServer&) = delete;
+  ParleyServer& operator=(const ParleyServer&) = delete;
+
+  // Creates the directory, cert and users, then starts parleyd and waits (10 s) until both
+  // c2s ports accept TCP connections. Retries on fresh ports if parleyd exits early saying
+  // the address is in use. Returns false (and prints why) on failure.
+  [[nodiscard]] bool start();
+
+  // SIGTERM, then wait up to TIMEOUT for the exit; SIGKILL if it does not come.
+  // Returns the exit status (0 = clean), -signal if killed by one, or -1000 when not running.
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The two halves of stop(), for tests that talk to clients between them.
+  void terminate();
+  std::optional<int> waitExit(std::chrono::milliseconds timeout);
+  bool isRunning() const { return pid_ > 0; }
+
+  uint16_t c2sPort() const { return c2s_port_; }
+  uint16_t directTlsPort() const { return direct_tls_port_; }
+  const std::string& directory() const { return dir_; }
+  const std::string& configPath() const { return config_path_; }
+  std::string stderrPath() const { return dir_ + "/parleyd.stderr"; }
+  // The last LINES lines of parleyd's stderr.
+  std::string logTail(size_t lines = 60) const;
+
+  // Runs parleyctl --config <ours> ARGS with STDIN on its standard input (10 s limit).
+  CommandResult ctl(const std::vector<std::string>& args, const std::string& stdin_text = "");
+  // Runs parleyd --config PATH --check (PATH defaults to our config).
+  CommandResult check(const std::string& path = "");
+
+  // Writes our config with the given ports to PATH (used by start(); public for --check tests).
+  void writeConfig(const std::string& path, uint16_t c2s_port, uint16_t direct_tls_port) const;
+
+  // Called by the test runner on every failed assertion; the server keeps its directory then.
+  static void noteTestFailure();
+
+  static std::string parleydPath();
+  static std::string parleyctlPath();
+
+ private:
+  bool prepareDirectory();
+  bool launch();  // one attempt on fresh ports; sets pid_ or returns false
+  void reportFailure(const std::string& why) const;
+
+  ServerOptions options_;
+  std::string dir_;
+  std::string config_path_;
+  uint16_t c2s_port_ = 0;
+  uint16_t direct_tls_port_ = 0;
+  pid_t pid_ = -1;
+  int exit_status_ = 0;
+  bool failed_ = false;
+  unsigned long failures_at_start_ = 0;
+};
+
+// Binds port 0 on 127.0.0.1 and returns the port the kernel chose (the socket is closed).
+uint16_t pickFreePort();
+// True once a TCP connect to 127.0.0.1:PORT succeeds.
+bool canConnect(uint16_t port);
+
+}  // namespace parley::integration

@@ -1,0 +1,356 @@
+// Unit tests for net TLS: self-signed certs, direct TLS and STARTTLS, SNI, ALPN, channel binding.
+#include "net/tls.h"
+
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/connection.h"
+#include "net/listener.h"
+#include "net_test_support.h"
+
+namespace parley::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+// What the server saw of one TLS connection.
+struct TlsSession final : Connection::Handler {
+  TlsSession(Loop& loop, Fd fd, const SocketAddress& peer, SSL_CTX* tls_ctx, bool starttls)
+      : ctx(tls_ctx) {
+    conn = std::make_unique<Connection>(loop, std::move(fd), peer, *this);
+    if (starttls) {
+      conn->start();
+    } else {
+      conn->startServerTls(ctx);
+    }
+  }
+  void onData(std::string_view bytes) override {
+    if (!conn->isTls() && bytes == "<starttls/>") {
+      conn->send("<proceed/>");
+      conn->startServerTls(ctx);
+      return;
+    }
+    conn->send(bytes);  // echo
+  }
+  void onTlsEstablished() override {
+    established = true;
+    sni = conn->sniHostname();
+    alpn = conn->alpnProtocol();
+    version = conn->tlsVersion();
+    exporter = conn->channelBinding("tls-exporter");
+    end_point = conn->channelBinding("tls-server-end-point");
+    unique = conn->channelBinding("tls-unique");
+  }
+  void onClosed(std::string_view reason) override {
+    closed_reason = reason;
+    if (on_closed) on_closed();
+  }
+
+  SSL_CTX* ctx;
+  std::unique_ptr<Connection> conn;
+  bool established = false;
+  std::string sni, alpn, version, closed_reason;
+  std::optional<std::string> exporter, end_point, unique;
+  std::function<void()> on_closed;
+};
+
+// A loop with a listener whose sessions speak TLS; runs until `expected` sessions closed.
+struct TlsServer {
+  TlsServer(TlsServerContext& tls, bool starttls) {
+    auto opened = Listener::open(loop, *SocketAddress::parse("127.0.0.1", 0),
+                                 [this, &tls, starttls](Fd fd, const SocketAddress& peer) {
+                                   sessions.push_back(std::make_unique<TlsSession>(
+                                       loop, std::move(fd), peer, tls.defaultCtx(), starttls));
+                                   sessions.back()->on_closed = [this] {
+                                     if (++closed == expected) loop.stop();
+                                   };
+                                 });
+    REQUIRE(opened);
+    listener = std::move(*opened);
+  }
+  uint16_t port() const { return listener->port(); }
+  bool run(int sessions_expected) {
+    expected = sessions_expected;
+    return test::runWithWatchdog(loop);
+  }
+
+  Loop loop;
+  std::unique_ptr<Listener> listener;
+  std::vector<std::unique_ptr<TlsSession>> sessions;
+  int closed = 0;
+  int expected = 1;
+};
+
+struct Certs {
+  Certs() {
+    for (const char* domain : {"a.example", "b.example"}) {
+      auto r = generateSelfSigned(domain, cert(domain), key(domain));
+      REQUIRE(r);
+    }
+  }
+  std::string cert(const std::string& d) const { return (dir.path() / "certs" / (d + ".crt")).string(); }
+  std::string key(const std::string& d) const { return (dir.path() / "keys" / (d + ".key")).string(); }
+  test::TempDir dir;
+};
+
+std::unique_ptr<TlsServerContext> makeContext(const Certs& certs,
+                                              std::vector<std::string> domains) {
+  auto ctx = TlsServerContext::create({"xmpp-client"});
+  REQUIRE(ctx);
+  for (const auto& d : domains) {
+    auto r = (*ctx)->addCertificate(d, certs.cert(d), certs.key(d));
+    REQUIRE(r);
+  }
+  return std::move(*ctx);
+}
+
+TEST_CASE("generateSelfSigned writes a usable certificate and a private key file",
+          "[net][tls]") {
+  test::TempDir dir;
+  auto cert = dir.path() / "deep" / "dir" / "example.org.crt";
+  auto key = dir.path() / "keys" / "example.org.key";
+  REQUIRE(generateSelfSigned("example.org", cert, key));
+  struct stat st{};
+  REQUIRE(::stat(key.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto ctx = TlsServerContext::create({});
+  REQUIRE(ctx);
+  CHECK((*ctx)->addCertificate("example.org", cert, key));
+  CHECK((*ctx)->hasCertificate());
+
+  X509* x = nullptr;
+  FILE* f = std::fopen(cert.c_str(), "r");
+  REQUIRE(f != nullptr);
+  x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  REQUIRE(x != nullptr);
+  CHECK(X509_check_host(x, "example.org", 0, 0, nullptr) == 1);
+  CHECK(X509_check_host(x, "conference.example.org", 0, 0, nullptr) == 1);
+  CHECK(X509_check_host(x, "example.com", 0, 0, nullptr) != 1);
+  CHECK(X509_cmp_current_time(X509_get0_notAfter(x)) > 0);
+  X509_free(x);
+}
+
+TEST_CASE("generateSelfSigned and addCertificate report errors", "[net][tls]") {
+  test::TempDir dir;
+  SECTION("bad domains") {
+    auto domain = GENERATE(as<std::string>{}, "", "a,b", "a b", "../x");
+    CHECK_FALSE(generateSelfSigned(domain, dir.path() / "c.crt", dir.path() / "c.key"));
+  }
+  SECTION("unwritable path") {
+    std::ofstream(dir.path() / "file") << "x";
+    auto r = generateSelfSigned("x.example", dir.path() / "file" / "c.crt", dir.path() / "c.key");
+    CHECK_FALSE(r);
+  }
+  SECTION("missing files and mismatched keys") {
+    REQUIRE(generateSelfSigned("a.example", dir.path() / "a.crt", dir.path() / "a.key"));
+    REQUIRE(generateSelfSigned("b.example", dir.path() / "b.crt", dir.path() / "b.key"));
+    auto ctx = TlsServerContext::create({"xmpp-client"});
+    REQUIRE(ctx);
+    auto missing = (*ctx)->addCertificate("a.example", dir.path() / "nope.crt", dir.path() / "a.key");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("certificate for a.example") != std::string::npos);
+    auto mismatch = (*ctx)->addCertificate("a.example", dir.path() / "a.crt", dir.path() / "b.key");
+    REQUIRE_FALSE(mismatch);
+    CHECK_FALSE((*ctx)->hasCertificate());
+  }
+  SECTION("bad ALPN") { CHECK_FALSE(TlsServerContext::create({""})); }
+}
+
+TEST_CASE("Direct TLS: handshake, echo, ALPN, channel bindings match the client's",
+          "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, /*starttls=*/false);
+  std::string echoed, client_exporter, client_cert_hash, client_alpn;
+  long verify = -1;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    REQUIRE(fd >= 0);
+    test::TlsTestClient c(certs.cert("a.example"), "a.example", {"xmpp-client"}, "a.example");
+    if (c.handshake(fd)) {
+      verify = c.verifyResult();
+      client_exporter = c.exporter();
+      client_cert_hash = c.peerCertSha256();
+      client_alpn = c.alpn();
+      c.write("<stream:stream>");
+      echoed = c.read(15);
+      c.shutdown();
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  REQUIRE(server.sessions.size() == 1);
+  auto& s = *server.sessions[0];
+  CHECK(verify == X509_V_OK);
+  CHECK(echoed == "<stream:stream>");
+  CHECK(s.established);
+  CHECK(s.conn->isTlsEstablished());
+  CHECK(s.version == "TLSv1.3");
+  CHECK(s.sni == "a.example");
+  CHECK(s.alpn == "xmpp-client");
+  CHECK(client_alpn == "xmpp-client");
+  REQUIRE(s.exporter);
+  CHECK(s.exporter->size() == 32);
+  CHECK(*s.exporter == client_exporter);
+  REQUIRE(s.end_point);
+  CHECK(*s.end_point == client_cert_hash);  // ecdsa-with-SHA256 -> SHA-256
+  CHECK_FALSE(s.unique);
+  CHECK_FALSE(s.conn->channelBinding("bogus"));
+  CHECK(s.closed_reason == "peer closed the TLS stream");
+}
+
+TEST_CASE("TLS 1.2 with extended master secret also offers tls-exporter", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::string client_exporter;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    REQUIRE(fd >= 0);
+    test::TlsTestClient c("", "a.example", {});
+    c.setMaxVersion(TLS1_2_VERSION);
+    if (c.handshake(fd)) {
+      client_exporter = c.exporter();
+      c.write("x");
+      c.read(1);
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  auto& s = *server.sessions[0];
+  CHECK(s.version == "TLSv1.2");
+  REQUIRE(s.exporter);
+  CHECK(*s.exporter == client_exporter);
+  CHECK(s.alpn.empty());  // client sent no ALPN: accepted anyway
+}
+
+TEST_CASE("SNI picks the certificate; ALPN is lenient", "[net][tls]") {
+  struct Case {
+    std::string sni;
+    std::vector<std::string> alpn;
+    std::string expect_cert;  // the name the served certificate must carry
+    std::string expect_alpn;
+  };
+  const std::vector<Case> cases = {
+      {"a.example", {"xmpp-client"}, "a.example", "xmpp-client"},
+      {"b.example", {"xmpp-client"}, "b.example", "xmpp-client"},
+      {"B.Example", {}, "b.example", ""},                              // case-insensitive
+      {"muc.b.example", {"h2", "xmpp-client"}, "b.example", "xmpp-client"},  // wildcard SAN
+      {"", {"h2"}, "a.example", ""},                                   // no SNI: default
+      {"unknown.org", {"xmpp-server"}, "a.example", ""},               // unknown: default
+  };
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example", "b.example"});
+  TlsServer server(*tls, false);
+  std::vector<std::string> served(cases.size()), alpn(cases.size()), echo(cases.size());
+  std::thread client([&, port = server.port()] {
+    for (size_t i = 0; i < cases.size(); ++i) {
+      int fd = test::connectLoopback(port);
+      REQUIRE(fd >= 0);
+      test::TlsTestClient c("", cases[i].sni, cases[i].alpn);
+      if (c.handshake(fd)) {
+        for (const char* d : {"a.example", "b.example"}) {
+          if (c.peerCertMatches(d)) served[i] = d;
+        }
+        alpn[i] = c.alpn();
+        c.write("hi");
+        echo[i] = c.read(2);
+      }
+      ::close(fd);
+    }
+  });
+  REQUIRE(server.run(static_cast<int>(cases.size())));
+  client.join();
+  REQUIRE(server.sessions.size() == cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    CAPTURE(cases[i].sni);
+    CHECK(served[i] == cases[i].expect_cert);
+    CHECK(alpn[i] == cases[i].expect_alpn);
+    CHECK(server.sessions[i]->alpn == cases[i].expect_alpn);
+    CHECK(echo[i] == "hi");
+    std::string lower = cases[i].sni;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    CHECK(server.sessions[i]->sni == lower);
+  }
+}
+
+TEST_CASE("STARTTLS: <proceed/> goes out in plaintext, then the handshake", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, /*starttls=*/true);
+  std::string proceed, echoed;
+  bool handshake_ok = false;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    REQUIRE(fd >= 0);
+    test::writeAll(fd, "<starttls/>");
+    proceed = test::readExactly(fd, 10);
+    test::TlsTestClient c(certs.cert("a.example"), "a.example", {}, "a.example");
+    handshake_ok = c.handshake(fd);
+    if (handshake_ok) {
+      c.write("secret");
+      echoed = c.read(6);
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  CHECK(proceed == "<proceed/>");
+  CHECK(handshake_ok);
+  CHECK(echoed == "secret");
+  CHECK(server.sessions[0]->established);
+}
+
+TEST_CASE("TLS: large transfers survive partial writes", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::string payload;
+  for (size_t i = 0; i < 3 * 1024 * 1024; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+  std::string echoed;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    REQUIRE(fd >= 0);
+    test::TlsTestClient c("", "a.example", {});
+    if (c.handshake(fd)) {
+      c.write(payload);  // the server buffers its echo meanwhile
+      echoed = c.read(payload.size());
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  CHECK(echoed.size() == payload.size());
+  CHECK(echoed == payload);
+}
+
+TEST_CASE("TLS: a client that is not speaking TLS fails the handshake", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::thread client([port = server.port()] {
+    int fd = test::connectLoopback(port);
+    REQUIRE(fd >= 0);
+    test::writeAll(fd, "<?xml version='1.0'?><stream:stream to='a.example'>\n");
+    char buf[256];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  CHECK_FALSE(server.sessions[0]->established);
+  CHECK(server.sessions[0]->closed_reason.rfind("TLS handshake failed", 0) == 0);
+}
+
+}  // namespace
+}  // namespace parley::net

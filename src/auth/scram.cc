@@ -184,7 +184,14 @@ Result<std::string, SaslError> ScramServer::parseClientFirst(std::string_view me
 Result<std::string, SaslError> ScramServer::serverFirst(const ScramCredentials& credentials) {
   PARLEY_CHECK(state_ == State::ClientFirstParsed);
   PARLEY_CHECK(credentials.alg == alg_);
-  PARLEY_CHECK(credentials.stored_key.size() == hashSize(alg_));
+  // Damaged or missing stored keys are the operator's problem, not the client's; refuse
+  // rather than run an exchange that cannot succeed.
+  if (credentials.stored_key.size() != hashSize(alg_) ||
+      credentials.server_key.size() != hashSize(alg_) || credentials.salt.empty() ||
+      credentials.iterations == 0) {
+    log::warn("SCRAM: unusable stored credentials for '", username_, "'");
+    return failWith(SaslError::TemporaryAuthFailure);
+  }
   credentials_ = credentials;
   nonce_ = client_nonce_ + server_nonce_;
   server_first_ = "r=" + nonce_ + ",s=" + base64Encode(credentials.salt) +

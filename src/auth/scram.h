@@ -46,7 +46,8 @@ class ScramServer {
 
   // server-first-message for these credentials (the user's, or fakeCredentials()
   // for an unknown user). Precondition: parseClientFirst succeeded, credentials.alg
-  // matches the mechanism.
+  // matches the mechanism. Keys of the wrong size, an empty salt or zero iterations
+  // (a damaged record) -> TemporaryAuthFailure, logged.
   Result<std::string, SaslError> serverFirst(const ScramCredentials& credentials);
 
   // client-final-message -> server-final-message ("v=..."), to send base64-encoded

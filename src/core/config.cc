@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 using std::chrono::seconds;
 
 constexpr int64_t kMiB = 1024 * 1024;
-constexpr std::string_view kHostKeys[] = {"cert",      "key",       "modules", "registration",
-                                          "anonymous", "admins"};
+constexpr std::string_view kHostKeys[] = {"cert",         "key",       "modules",
+                                          "registration", "anonymous", "admins"};
 
 // ---- Small text helpers ---------------------------------------------------------------------
 
@@ -35,8 +35,8 @@ std::string lowercase(std::string_view text) {
 
 bool isBareKey(std::string_view key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
@@ -211,8 +211,7 @@ class Parser {
   template <class Int>
   void readInteger(const toml::table& tbl, std::string_view prefix, std::string_view key,
                    int64_t min, int64_t max, Int& out);
-  void readBool(const toml::table& tbl, std::string_view prefix, std::string_view key,
-                bool& out);
+  void readBool(const toml::table& tbl, std::string_view prefix, std::string_view key, bool& out);
   void readDuration(const toml::table& tbl, std::string_view prefix, std::string_view key,
                     seconds min, seconds max, seconds& out);
   void readPath(const toml::table& tbl, std::string_view prefix, std::string_view key,
@@ -336,8 +335,8 @@ void Parser::parseTopLevel(const toml::table& root) {
       if (level == "debug" || level == "info" || level == "warn" || level == "error") {
         config_.log_level = level;
       } else {
-        add(node->source(), "'log_level' must be one of debug, info, warn, error, not '" +
-                                level + "'");
+        add(node->source(),
+            "'log_level' must be one of debug, info, warn, error, not '" + level + "'");
       }
     }
   }
@@ -397,8 +396,8 @@ void Parser::parseS2s(const toml::table& tbl) {
         auto address = parseHostPort(text, 53, false);
         if (address && address->port == 0) address = Unexpected(std::string("port 0"));
         if (!address) {
-          add(item->source(), "'s2s.dns_servers': invalid address '" + text + "': " +
-                                  address.error());
+          add(item->source(),
+              "'s2s.dns_servers': invalid address '" + text + "': " + address.error());
         } else {
           s2s.dns_servers.push_back(*address);
         }
@@ -422,25 +421,25 @@ void Parser::parseS2s(const toml::table& tbl) {
       read_value(*domain, value, dotted(name, domain_key.str()));
     }
   };
-  domainTable("routes", [&](const std::string& domain, const toml::node& value,
-                            const std::string& name) {
-    std::string text;
-    if (!take(toString(value, name), text)) return;
-    auto address = parseHostPort(text, std::nullopt, true);
-    if (address && address->port == 0) address = Unexpected(std::string("port 0"));
-    if (!address) {
-      return add(value.source(), inQuotes(name) + ": invalid address '" + text + "': " +
-                                     address.error());
-    }
-    s2s.routes[domain] = *address;
-  });
-  domainTable("trust", [&](const std::string& domain, const toml::node& value,
-                           const std::string& name) {
-    std::string text;
-    if (!take(toString(value, name), text)) return;
-    if (text.empty()) return add(value.source(), inQuotes(name) + " must not be empty");
-    s2s.trust[domain] = resolve(text);
-  });
+  domainTable(
+      "routes", [&](const std::string& domain, const toml::node& value, const std::string& name) {
+        std::string text;
+        if (!take(toString(value, name), text)) return;
+        auto address = parseHostPort(text, std::nullopt, true);
+        if (address && address->port == 0) address = Unexpected(std::string("port 0"));
+        if (!address) {
+          return add(value.source(),
+                     inQuotes(name) + ": invalid address '" + text + "': " + address.error());
+        }
+        s2s.routes[domain] = *address;
+      });
+  domainTable("trust",
+              [&](const std::string& domain, const toml::node& value, const std::string& name) {
+                std::string text;
+                if (!take(toString(value, name), text)) return;
+                if (text.empty()) return add(value.source(), inQuotes(name) + " must not be empty");
+                s2s.trust[domain] = resolve(text);
+              });
 }
 
 void Parser::parseHttp(const toml::table& tbl) {
@@ -493,8 +492,8 @@ void Parser::parseHost(const toml::key& key, const toml::node& node, HostConfig&
   std::string prefix = dotted("hosts", key.str());
   auto domain = normalizeDomain(key.str());
   if (!domain) {
-    return add(key.source(), "invalid host name '" + std::string(key.str()) + "': " +
-                                 domain.error());
+    return add(key.source(),
+               "invalid host name '" + std::string(key.str()) + "': " + domain.error());
   }
   const auto* tbl = node.as_table();
   if (!tbl) return add(node.source(), inQuotes(prefix) + " must be a table");
@@ -526,8 +525,8 @@ void Parser::parseHost(const toml::key& key, const toml::node& node, HostConfig&
       host.modules_given = true;
       for (const auto& [module, item] : items) {
         if (!isModuleName(module)) {
-          add(item->source(), inQuotes(name) + ": invalid module name '" + module +
-                                  "' (use a-z, 0-9 and _)");
+          add(item->source(),
+              inQuotes(name) + ": invalid module name '" + module + "' (use a-z, 0-9 and _)");
         } else if (std::find(host.modules.begin(), host.modules.end(), module) !=
                    host.modules.end()) {
           add(item->source(), inQuotes(name) + ": duplicate module '" + module + "'");
@@ -587,9 +586,8 @@ void Parser::checkListenerClashes() {
           std::tie(second->pos.line, second->pos.column)) {
         std::swap(first, second);
       }
-      errors_.push_back({second->pos, inQuotes(second->key) + ": " +
-                                          second->address->toString() + " is already used by '" +
-                                          first->key + "'"});
+      errors_.push_back({second->pos, inQuotes(second->key) + ": " + second->address->toString() +
+                                          " is already used by '" + first->key + "'"});
       break;
     }
   }
@@ -691,8 +689,8 @@ Result<ListenAddress, std::string> parseAddress(std::string_view text, const Add
     if (rest.front() != ':') return Unexpected(std::string("expected ':' after ']'"));
     std::string_view digits = rest.substr(1);
     if (digits.empty()) return Unexpected(std::string("missing port"));
-    if (digits.size() > 5 || !std::all_of(digits.begin(), digits.end(),
-                                           [](char c) { return c >= '0' && c <= '9'; })) {
+    if (digits.size() > 5 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return Unexpected("invalid port '" + std::string(digits) + "'");
     }
     unsigned long port = std::stoul(std::string(digits));
@@ -718,7 +716,8 @@ Result<ListenAddress, std::string> parseAddress(std::string_view text, const Add
 }  // namespace
 
 Result<ListenAddress, std::string> parseListenAddress(std::string_view text) {
-  return parseAddress(text, {.default_port = std::nullopt, .allow_names = false, .allow_any = true});
+  return parseAddress(text,
+                      {.default_port = std::nullopt, .allow_names = false, .allow_any = true});
 }
 
 Result<ListenAddress, std::string> parseHostPort(std::string_view text,
@@ -746,10 +745,18 @@ Result<seconds, std::string> parseDuration(std::string_view text) {
     }
     int64_t unit = 0;
     switch (text[i]) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
       default:
         return Unexpected("invalid duration '" + std::string(text) + "' (units: s, m, h, d)");
     }
@@ -845,13 +852,14 @@ Result<Config, ConfigError> parseConfig(std::string_view text, const fs::path& f
 Result<Config, ConfigError> loadConfig(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return Unexpected(ConfigError{{file.string(), 0, 0}, std::string("cannot open: ") +
-                                                             std::strerror(errno)});
+    return Unexpected(
+        ConfigError{{file.string(), 0, 0}, std::string("cannot open: ") + std::strerror(errno)});
   }
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) {
-    return Unexpected(ConfigError{{file.string(), 0, 0}, "cannot read: " + std::string(std::strerror(errno))});
+    return Unexpected(
+        ConfigError{{file.string(), 0, 0}, "cannot read: " + std::string(std::strerror(errno))});
   }
   return parseConfig(text.str(), file);
 }

@@ -6,6 +6,8 @@
 // names the key and its position, so `parleyd --check` can print "FILE:LINE:COL: message".
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +20,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "util/result.h"
 
@@ -76,8 +76,8 @@ Result<std::chrono::seconds, std::string> parseDuration(std::string_view text);
 Result<std::string, std::string> normalizeDomain(std::string_view text);
 
 // SASL mechanisms the server implements, strongest first; c2s.sasl_mechanisms must name these.
-inline constexpr std::string_view kSaslMechanisms[] = {
-    "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};
+inline constexpr std::string_view kSaslMechanisms[] = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
+                                                       "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"};
 
 struct C2sConfig {
   std::vector<ListenAddress> listen{{"127.0.0.1", 5222}};      // STARTTLS; empty = off
@@ -96,10 +96,10 @@ struct C2sConfig {
 struct S2sConfig {
   std::vector<ListenAddress> listen{{"127.0.0.1", 5269}};
   std::vector<ListenAddress> direct_tls{{"127.0.0.1", 5270}};
-  std::vector<ListenAddress> dns_servers;  // empty = the system resolver
-  std::map<std::string, ListenAddress> routes;           // domain -> host:port, skips DNS
-  std::map<std::string, std::filesystem::path> trust;    // domain -> CA or certificate file
-  size_t max_stanza_bytes = 524288;                      // 1024 .. 16 MiB
+  std::vector<ListenAddress> dns_servers;              // empty = the system resolver
+  std::map<std::string, ListenAddress> routes;         // domain -> host:port, skips DNS
+  std::map<std::string, std::filesystem::path> trust;  // domain -> CA or certificate file
+  size_t max_stanza_bytes = 524288;                    // 1024 .. 16 MiB
 };
 
 struct HttpConfig {
@@ -147,7 +147,7 @@ struct Config {
   C2sConfig c2s;
   S2sConfig s2s;
   HttpConfig http;
-  std::vector<HostConfig> hosts;  // in file order; never empty after parsing
+  std::vector<HostConfig> hosts;     // in file order; never empty after parsing
   std::shared_ptr<toml::table> raw;  // the parsed tree; keeps module option tables alive
 
   // The host with that domain (compared case-insensitively), or nullptr.
@@ -160,8 +160,8 @@ struct Config {
 Result<Config, ConfigError> loadConfig(const std::filesystem::path& file);
 // Parses configuration text. file names the source in errors, and its directory is the base
 // for relative paths (a relative file is taken relative to the current directory).
-Result<Config, ConfigError> parseConfig(std::string_view text,
-                                        const std::filesystem::path& file_for_errors_and_relative_paths);
+Result<Config, ConfigError> parseConfig(
+    std::string_view text, const std::filesystem::path& file_for_errors_and_relative_paths);
 
 // ---- Module options -------------------------------------------------------------------------
 //
@@ -211,11 +211,10 @@ extern template Result<int64_t, ConfigError> readOption(const toml::table*, std:
                                                         int64_t, const Bounds<int64_t>&,
                                                         std::string_view);
 extern template Result<std::chrono::seconds, ConfigError> readOption(
-    const toml::table*, std::string_view, std::chrono::seconds,
-    const Bounds<std::chrono::seconds>&, std::string_view);
+    const toml::table*, std::string_view, std::chrono::seconds, const Bounds<std::chrono::seconds>&,
+    std::string_view);
 extern template Result<std::string, ConfigError> readOption(const toml::table*, std::string_view,
-                                                            std::string,
-                                                            const Bounds<std::string>&,
+                                                            std::string, const Bounds<std::string>&,
                                                             std::string_view);
 extern template Result<std::vector<std::string>, ConfigError> readOption(
     const toml::table*, std::string_view, std::vector<std::string>,

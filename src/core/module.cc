@@ -74,7 +74,7 @@ Result<void, ConfigError> ModuleContext::knownOptions(std::initializer_list<std:
   return rejectUnknownKeys(*table, keys, config_file_, optionPath());
 }
 
-std::string ModuleContext::optionPath() const { return "hosts." + domain() + "." + name_; }
+std::string ModuleContext::optionPath() const { return host_.config().moduleOptionsPath(name_); }
 
 struct Host::Loaded {
   std::unique_ptr<Module> module;
@@ -103,6 +103,14 @@ Result<void, ConfigError> Host::loadModules(const std::string& config_file) {
                                                      ": " + result.error().message});
     }
     modules_.push_back(std::move(loaded));
+  }
+  // Options for a module this host does not load are a mistake (a typo, or a
+  // module left out of `modules`): say so rather than ignore them.
+  for (const auto& table : config_.option_tables) {
+    if (!hasModule(table.module)) {
+      return Unexpected(ConfigError{table.pos, "options for module '" + table.module +
+                                                   "', which is not loaded on " + domain()});
+    }
   }
   return {};
 }

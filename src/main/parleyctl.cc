@@ -28,8 +28,6 @@ constexpr const char* kUsage =
     "  users DOMAIN            list the accounts of a host\n"
     "  cert [--force] DOMAIN   write a self-signed certificate and key for a host\n";
 
-// RFC 7677 §4 asks for at least 4096 iterations.
-constexpr uint32_t kIterations = 4096;
 
 int usage() {
   std::fputs(kUsage, stderr);
@@ -44,7 +42,7 @@ int error(const std::string& message) {
 storage::AccountRecord makeRecord(std::string_view password) {
   storage::AccountRecord record;
   auto fill = [&](auth::HashAlg alg, storage::ScramSecret& secret) {
-    auto creds = auth::deriveCredentials(alg, password, auth::randomBytes(16), kIterations);
+    auto creds = auth::newCredentials(alg, password);
     secret = {creds.salt, creds.iterations, creds.stored_key, creds.server_key};
   };
   fill(auth::HashAlg::Sha1, record.sha1);

@@ -38,9 +38,12 @@ enum class AccountError {
 
 inline const char* toString(AccountError error) {
   switch (error) {
-    case AccountError::Conflict: return "conflict";
-    case AccountError::NotFound: return "not found";
-    case AccountError::Storage: return "storage failure";
+    case AccountError::Conflict:
+      return "conflict";
+    case AccountError::NotFound:
+      return "not found";
+    case AccountError::Storage:
+      return "storage failure";
   }
   return "unknown";
 }

@@ -21,8 +21,7 @@ bool validName(std::string_view host, std::string_view user) {
 
 }  // namespace
 
-Result<std::unique_ptr<LmdbAccountStore>> LmdbAccountStore::open(Environment& env,
-                                                                 Writer& writer) {
+Result<std::unique_ptr<LmdbAccountStore>> LmdbAccountStore::open(Environment& env, Writer& writer) {
   auto db = env.openDb(kDbName);
   if (!db) return Unexpected(std::move(db).error());
   return std::unique_ptr<LmdbAccountStore>(new LmdbAccountStore(env, writer, *db));
@@ -46,8 +45,8 @@ std::optional<AccountRecord> LmdbAccountStore::get(std::string_view host,
   if (!record) {
     // The account stays in place (create still reports Conflict) but cannot log in until an
     // operator resets its password or removes it.
-    log::error("storage: account ", describe(host, user), " is unreadable: ",
-               record.error().message);
+    log::error("storage: account ", describe(host, user),
+               " is unreadable: ", record.error().message);
     return std::nullopt;
   }
   return std::move(*record);
@@ -94,23 +93,26 @@ void LmdbAccountStore::submitConditional(std::string what, Step step, Done done)
     refusal->reset();  // the callback may run again when its group is retried
     return step(txn, *refusal);
   });
-  writer_.submit(std::move(batch), [refusal, what = std::move(what),
-                                    done = std::move(done)](Result<void> result) {
+  auto complete = [refusal, what = std::move(what), done = std::move(done)](Result<void> result) {
     if (!done) return;
     if (result) return done({});
     if (refusal->has_value()) return done(Unexpected(**refusal));
     log::warn("storage: ", what, ": ", result.error().message);
     done(Unexpected(AccountError::Storage));
-  });
+  };
+  writer_.submit(std::move(batch), std::move(complete));
 }
 
 void LmdbAccountStore::refuse(AccountError error, Done done) {
   if (error == AccountError::Storage) log::warn("storage: refusing an invalid account name");
   // Through the writer all the same, so that done always runs on the writer thread.
-  submitConditional("invalid account name", [error](WriteTxnView&, std::optional<AccountError>& refusal) -> Result<void> {
-    refusal = error;
-    return fail("invalid account name");
-  }, std::move(done));
+  submitConditional(
+      "invalid account name",
+      [error](WriteTxnView&, std::optional<AccountError>& refusal) -> Result<void> {
+        refusal = error;
+        return fail("invalid account name");
+      },
+      std::move(done));
 }
 
 void LmdbAccountStore::create(std::string_view host, std::string_view user, AccountRecord record,

@@ -120,7 +120,8 @@ Result<void> Writer::writeSync(WriteBatch batch) {
   PARLEY_CHECK(std::this_thread::get_id() != thread_id_);
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
-  submit(std::move(batch), [promise](Result<void> result) { promise->set_value(std::move(result)); });
+  submit(std::move(batch),
+         [promise](Result<void> result) { promise->set_value(std::move(result)); });
   return future.get();
 }
 

@@ -30,9 +30,7 @@ class WriteBatch {
  public:
   using Apply = std::function<Result<void>(WriteTxnView&)>;
 
-  void put(Db db, std::string_view key, std::string_view value) {
-    add(Kind::Put, db, key, value);
-  }
+  void put(Db db, std::string_view key, std::string_view value) { add(Kind::Put, db, key, value); }
   void del(Db db, std::string_view key) { add(Kind::Del, db, key, {}); }
   // Deletes every key starting with `prefix`. Delimit the prefix (see keys.h makePrefix).
   void delPrefix(Db db, std::string_view prefix) { add(Kind::DelPrefix, db, prefix, {}); }

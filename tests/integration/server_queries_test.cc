@@ -10,7 +10,7 @@
 namespace parley::integration {
 namespace {
 
-TEST_CASE("the server answers disco#info, ping, version and time", "[server-queries]") {
+TEST_CASE("the server answers disco#info and ping and version and time", "[server-queries]") {
   auto server = startServer();
   auto romeo = login(*server, "romeo", "balcony");
 

@@ -32,7 +32,7 @@ void rawLogin(RawClient& client, const ParleyServer& server, const std::string& 
   REQUIRE(result.success);
 }
 
-TEST_CASE("malformed XML ends that stream with not-well-formed; others carry on",
+TEST_CASE("malformed XML ends that stream with not-well-formed and others carry on",
           "[stream-errors][xml]") {
   // Each input is broken XML once it follows an open stream.
   auto input = GENERATE(as<std::string>{},

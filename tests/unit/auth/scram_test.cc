@@ -16,7 +16,7 @@ ScramCredentials pencil(HashAlg alg, const char* salt_base64) {
 
 // A TLS layer that offers tls-exporter only, with fixed data.
 std::optional<std::string> exporterOnly(std::string_view type) {
-  if (type == kTlsExporter) return std::string("\x01\x02\x03 exporter data", 19);
+  if (type == kTlsExporter) return std::string("\x01\x02\x03 exporter data");
   return std::nullopt;
 }
 
@@ -361,6 +361,15 @@ TEST_CASE("SCRAM client refusals", "[auth][scram]") {
   CHECK(client.verifyServerFinal("v=AmF9pqV8S7suAoZWja4dJRkFsKQ=").error() ==
         SaslError::NotAuthorized);
   CHECK(client.verifyServerFinal("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=").hasValue());
+}
+
+TEST_CASE("SCRAM refuses damaged stored credentials", "[auth][scram]") {
+  ScramCredentials damaged = pencil(HashAlg::Sha1, "QSXCR+Q6sek8bf92");
+  damaged.stored_key.clear();  // e.g. an account that has no SHA-1 keys
+  ScramServer server(HashAlg::Sha1, false, {});
+  REQUIRE(server.parseClientFirst("n,,n=user,r=abc").hasValue());
+  CHECK(server.serverFirst(damaged).error() == SaslError::TemporaryAuthFailure);
+  CHECK(server.clientFinal("c=biws,r=abc,p=eA==").error() == SaslError::MalformedRequest);
 }
 
 TEST_CASE("SASL condition names", "[auth]") {

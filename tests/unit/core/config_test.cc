@@ -2,7 +2,6 @@
 #include "core/config.h"
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -239,7 +238,8 @@ TEST_CASE("config: each error names its key at FILE:LINE:COL", "[config]") {
        "t.toml:1:13: 'log_level' must be one of debug, info, warn, error, not 'loud'"},
       {"[c2s]\nmax_stanza_bytes = 10\n",
        "t.toml:2:20: 'c2s.max_stanza_bytes' must be between 1024 and 16777216, not 10"},
-      {"[c2s]\nmax_depth = 300\n", "t.toml:2:13: 'c2s.max_depth' must be between 4 and 256, not 300"},
+      {"[c2s]\nmax_depth = 300\n",
+       "t.toml:2:13: 'c2s.max_depth' must be between 4 and 256, not 300"},
       {"[c2s]\nauth_timeout = \"2h\"\n",
        "t.toml:2:16: 'c2s.auth_timeout' must be between 1s and 3600s"},
       {"[c2s]\nauth_timeout = 0\n", "t.toml:2:16: 'c2s.auth_timeout' must be between 1s and 3600s"},
@@ -303,8 +303,7 @@ TEST_CASE("config: each error names its key at FILE:LINE:COL", "[config]") {
   }
 }
 
-TEST_CASE("config: relative paths are resolved against the config file's directory",
-          "[config]") {
+TEST_CASE("config: relative paths are resolved against the config file's directory", "[config]") {
   Config config = parseOk(R"(data_dir = "../var"
 [hosts.localhost]
 [hosts."example.net"]
@@ -328,9 +327,13 @@ TEST_CASE("config: parseDuration", "[config]") {
     std::optional<std::chrono::seconds> expected;
   };
   const Case cases[] = {
-      {"30s", 30s},   {"5m", 300s},  {"2h", 7200s}, {"1d", 86400s}, {"1h30m", 5400s},
-      {"0s", 0s},     {"", {}},      {"30", {}},    {"s", {}},      {"5x", {}},
-      {"-5s", {}},    {"5 m", {}},   {"1.5h", {}},  {"99999999999999999999s", {}},
+      {"30s", 30s},     {"5m", 300s},
+      {"2h", 7200s},    {"1d", 86400s},
+      {"1h30m", 5400s}, {"0s", 0s},
+      {"", {}},         {"30", {}},
+      {"s", {}},        {"5x", {}},
+      {"-5s", {}},      {"5 m", {}},
+      {"1.5h", {}},     {"99999999999999999999s", {}},
   };
   for (const Case& c : cases) {
     INFO(c.text);
@@ -395,14 +398,22 @@ TEST_CASE("config: normalizeDomain", "[config]") {
     std::string_view expected;  // empty: an error
   };
   const Case cases[] = {
-      {"localhost", "localhost"},     {"Example.COM", "example.com"},
-      {"xn--bcher-kva.de", "xn--bcher-kva.de"}, {"127.0.0.1", "127.0.0.1"},
-      {"[::1]", "[::1]"},             {"a-b.c", "a-b.c"},
-      {"", ""},                       {"bücher.de", ""},
-      {"a..b", ""},                   {"a.b.", ""},
-      {"-a.b", ""},                   {"a-.b", ""},
-      {"a_b", ""},                    {"[zz]", ""},
-      {"a@b", ""},                    {"user@example.com", ""},
+      {"localhost", "localhost"},
+      {"Example.COM", "example.com"},
+      {"xn--bcher-kva.de", "xn--bcher-kva.de"},
+      {"127.0.0.1", "127.0.0.1"},
+      {"[::1]", "[::1]"},
+      {"a-b.c", "a-b.c"},
+      {"", ""},
+      {"bücher.de", ""},
+      {"a..b", ""},
+      {"a.b.", ""},
+      {"-a.b", ""},
+      {"a-.b", ""},
+      {"a_b", ""},
+      {"[zz]", ""},
+      {"a@b", ""},
+      {"user@example.com", ""},
   };
   for (const Case& c : cases) {
     INFO(c.text);
@@ -424,7 +435,8 @@ list = ["a", "b"]
 bad_flag = "yes"
 big = 1000
 dup = ["a", "a"]
-)"), std::string_view("m.toml"));
+)"),
+                                std::string_view("m.toml"));
 
   CHECK(readOption<bool>(&tbl, "flag", false).value());
   CHECK_FALSE(readOption<bool>(&tbl, "missing", false).value());
@@ -452,7 +464,8 @@ dup = ["a", "a"]
         "m.toml:6:14: 'list': unknown value 'b'");
   CHECK(error(readOption<std::vector<std::string>>(&tbl, "dup", {})) ==
         "m.toml:9:13: 'dup': duplicate value 'a'");
-  CHECK(error(readOption<std::string>(&tbl, "count", "")) == "m.toml:2:9: 'count' must be a string");
+  CHECK(error(readOption<std::string>(&tbl, "count", "")) ==
+        "m.toml:2:9: 'count' must be a string");
 }
 
 TEST_CASE("config: rejectUnknownKeys reports the first unknown key in the file", "[config]") {
@@ -465,8 +478,8 @@ TEST_CASE("config: rejectUnknownKeys reports the first unknown key in the file",
 }
 
 TEST_CASE("config: loadConfig reads a file", "[config]") {
-  fs::path dir = fs::temp_directory_path() /
-                 ("parley-config-test-" + std::to_string(std::random_device{}()));
+  fs::path dir =
+      fs::temp_directory_path() / ("parley-config-test-" + std::to_string(std::random_device{}()));
   fs::create_directories(dir);
   fs::path file = dir / "parley.toml";
   {

@@ -71,8 +71,7 @@ TEST_CASE("Listener: dual-stack any-address accepts IPv4 clients", "[net][listen
   });
   REQUIRE(listener);
   std::thread client([port = (*listener)->port()] {
-    int fd = test::connectLoopback(port);
-    CHECK(fd >= 0);
+    int fd = test::connectLoopback(port);  // no Catch macros off the main thread
     if (fd >= 0) ::close(fd);
   });
   REQUIRE(test::runWithWatchdog(loop));
@@ -119,8 +118,8 @@ TEST_CASE("Connection: echo over loopback through a Listener", "[net][connection
   std::string echoed;
   std::thread client([&, port = (*listener)->port()] {
     int fd = test::connectLoopback(port);
-    REQUIRE(fd >= 0);
-    CHECK(test::writeAll(fd, "hello, world"));
+    if (fd < 0) return;  // no Catch macros off the main thread
+    test::writeAll(fd, "hello, world");
     echoed = test::readExactly(fd, 12);
     ::close(fd);
   });

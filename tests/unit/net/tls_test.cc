@@ -172,7 +172,7 @@ TEST_CASE("Direct TLS: handshake, echo, ALPN, channel bindings match the client'
   long verify = -1;
   std::thread client([&, port = server.port()] {
     int fd = test::connectLoopback(port);
-    REQUIRE(fd >= 0);
+    if (fd < 0) return;  // no Catch macros off the main thread
     test::TlsTestClient c(certs.cert("a.example"), "a.example", {"xmpp-client"}, "a.example");
     if (c.handshake(fd)) {
       verify = c.verifyResult();
@@ -214,7 +214,7 @@ TEST_CASE("TLS 1.2 with extended master secret also offers tls-exporter", "[net]
   std::string client_exporter;
   std::thread client([&, port = server.port()] {
     int fd = test::connectLoopback(port);
-    REQUIRE(fd >= 0);
+    if (fd < 0) return;  // no Catch macros off the main thread
     test::TlsTestClient c("", "a.example", {});
     c.setMaxVersion(TLS1_2_VERSION);
     if (c.handshake(fd)) {
@@ -255,7 +255,7 @@ TEST_CASE("SNI picks the certificate; ALPN is lenient", "[net][tls]") {
   std::thread client([&, port = server.port()] {
     for (size_t i = 0; i < cases.size(); ++i) {
       int fd = test::connectLoopback(port);
-      REQUIRE(fd >= 0);
+      if (fd < 0) return;  // no Catch macros off the main thread
       test::TlsTestClient c("", cases[i].sni, cases[i].alpn);
       if (c.handshake(fd)) {
         for (const char* d : {"a.example", "b.example"}) {
@@ -291,7 +291,7 @@ TEST_CASE("STARTTLS: <proceed/> goes out in plaintext, then the handshake", "[ne
   bool handshake_ok = false;
   std::thread client([&, port = server.port()] {
     int fd = test::connectLoopback(port);
-    REQUIRE(fd >= 0);
+    if (fd < 0) return;  // no Catch macros off the main thread
     test::writeAll(fd, "<starttls/>");
     proceed = test::readExactly(fd, 10);
     test::TlsTestClient c(certs.cert("a.example"), "a.example", {}, "a.example");
@@ -319,7 +319,7 @@ TEST_CASE("TLS: large transfers survive partial writes", "[net][tls]") {
   std::string echoed;
   std::thread client([&, port = server.port()] {
     int fd = test::connectLoopback(port);
-    REQUIRE(fd >= 0);
+    if (fd < 0) return;  // no Catch macros off the main thread
     test::TlsTestClient c("", "a.example", {});
     if (c.handshake(fd)) {
       c.write(payload);  // the server buffers its echo meanwhile
@@ -339,7 +339,7 @@ TEST_CASE("TLS: a client that is not speaking TLS fails the handshake", "[net][t
   TlsServer server(*tls, false);
   std::thread client([port = server.port()] {
     int fd = test::connectLoopback(port);
-    REQUIRE(fd >= 0);
+    if (fd < 0) return;  // no Catch macros off the main thread
     test::writeAll(fd, "<?xml version='1.0'?><stream:stream to='a.example'>\n");
     char buf[256];
     while (::read(fd, buf, sizeof buf) > 0) {

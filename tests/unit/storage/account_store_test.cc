@@ -1,7 +1,6 @@
 // Tests for the LMDB account store through the Storage facade.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <future>
 #include <thread>
 
@@ -230,8 +229,8 @@ TEST_CASE("accounts: a corrupt record is unreadable, not fatal", "[storage][acco
   REQUIRE(db.hasValue());
 
   std::string good = encodeAccount(makeRecord('a'));
-  auto value = GENERATE_COPY(""s, "\x01"s, "\x09garbage"s, good.substr(0, good.size() - 3),
-                             good + "!");
+  auto value =
+      GENERATE_COPY(""s, "\x01"s, "\x09garbage"s, good.substr(0, good.size() - 3), good + "!");
   WriteBatch corrupt;
   corrupt.put(*db, makeKey({"h", "ann"}), value);
   REQUIRE(storage->writer().writeSync(std::move(corrupt)).hasValue());

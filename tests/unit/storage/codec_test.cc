@@ -1,8 +1,9 @@
 // Tests for the key layout, the byte codec and the stored form of accounts.
+#include "storage/codec.h"
+
 #include <catch2/catch.hpp>
 
 #include "storage/account_codec.h"
-#include "storage/codec.h"
 #include "storage/keys.h"
 
 namespace parley::storage {

@@ -1,9 +1,10 @@
 // Tests for the LMDB wrappers and the group-committing storage writer.
-#include <catch2/catch.hpp>
+#include "storage/writer.h"
 
 #include <sys/stat.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -11,7 +12,6 @@
 
 #include "storage/keys.h"
 #include "storage/lmdb_env.h"
-#include "storage/writer.h"
 #include "temp_dir.h"
 
 namespace parley::storage {

@@ -1,0 +1,288 @@
+// Routing decisions (RFC 6120 §10, RFC 6121 §8.5) with fake sessions on real workers.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "core/server.h"
+#include "storage/store.h"
+#include "xml/serializer.h"
+#include "xml/stream_parser.h"
+#include "../storage/temp_dir.h"
+
+namespace parley::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records what the router delivers. Lives on its worker like a real session.
+class FakeSession final : public Session {
+ public:
+  void deliver(const xmpp::StanzaPtr& stanza) override {
+    std::lock_guard lock(mutex);
+    received.push_back(xml::toString(*stanza, "jabber:client"));
+  }
+  void closeWithStreamError(xmpp::StreamErrorCondition condition, std::string_view) override {
+    std::lock_guard lock(mutex);
+    stream_errors.emplace_back(xmpp::conditionName(condition));
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock(mutex);
+    return std::exchange(received, {});
+  }
+
+  std::mutex mutex;
+  std::vector<std::string> received;
+  std::vector<std::string> stream_errors;
+};
+
+struct Harness {
+  storage::testing::TempDir dir;
+  std::unique_ptr<Server> server;
+
+  Harness() {
+    auto config = parseConfig("threads = 2\ndata_dir = \"" + dir.path().string() +
+                                  "\"\n[hosts.\"example.com\"]\n",
+                              dir.path() / "test.toml");
+    REQUIRE(config);
+    auto created = Server::create(std::move(*config));
+    REQUIRE(created);
+    server = std::move(*created);
+    for (auto user : {"juliet", "romeo"}) addUser(user);
+    server->start();
+  }
+  ~Harness() { server->shutdown(); }
+
+  void addUser(std::string_view user) {
+    std::promise<bool> done;
+    server->storage().accounts().create("example.com", user, storage::AccountRecord{},
+                                        [&](auto result) { done.set_value(bool(result)); });
+    REQUIRE(done.get_future().get());
+  }
+
+  // Runs fn on a worker thread and waits for it.
+  template <class Fn>
+  auto onWorker(uint32_t index, Fn fn) {
+    std::promise<decltype(fn())> done;
+    server->worker(index).loop().post([&] { done.set_value(fn()); });
+    return done.get_future().get();
+  }
+
+  // A fake session bound to a full JID on a worker, with presence set.
+  FakeSession* connect(std::string_view full, uint32_t worker, std::optional<int> priority) {
+    auto jid = xmpp::Jid::parse(full)->asFull();
+    REQUIRE(jid);
+    return onWorker(worker, [&] {
+      auto session = std::make_unique<FakeSession>();
+      auto* raw = session.get();
+      auto ref = server->worker(worker).adopt(std::move(session));
+      server->registry().bind(*jid, ref);
+      if (priority) server->registry().setPresence(*jid, ref, true, *priority);
+      return raw;
+    });
+  }
+
+  // Routes a stanza as if sent by the session `from` (on its worker).
+  void send(FakeSession* from, std::string_view xml) {
+    auto element = xml::parseElement(xml);
+    REQUIRE(element);
+    auto stanza = std::make_shared<const xml::Element>(std::move(*element));
+    onWorker(from->ref().worker, [&] {
+      server->router().routeFromClient(*from, stanza);
+      return true;
+    });
+    settle();
+  }
+
+  // Lets posted deliveries run on both workers.
+  void settle() {
+    for (int round = 0; round < 3; ++round) {
+      for (uint32_t i = 0; i < 2; ++i) onWorker(i, [] { return true; });
+    }
+  }
+};
+
+bool contains(const std::vector<std::string>& list, std::string_view needle) {
+  for (const auto& item : list) {
+    if (item.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_CASE("a message to a bare JID goes to the highest-priority resources", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  auto* low = h.connect("juliet@example.com/low", 0, 1);
+  auto* high = h.connect("juliet@example.com/high", 1, 5);
+  auto* high2 = h.connect("juliet@example.com/high2", 0, 5);
+  auto* negative = h.connect("juliet@example.com/negative", 1, -1);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com' type='chat'>"
+                "<body>hi</body></message>");
+  CHECK(low->take().empty());
+  CHECK(negative->take().empty());
+  CHECK(high->take().size() == 1);
+  CHECK(high2->take().size() == 1);
+  CHECK(romeo->take().empty());
+}
+
+TEST_CASE("a headline to a bare JID goes to every non-negative resource", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  auto* a = h.connect("juliet@example.com/a", 0, 1);
+  auto* b = h.connect("juliet@example.com/b", 1, 5);
+  auto* negative = h.connect("juliet@example.com/n", 1, -5);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com' "
+                "type='headline'><body>news</body></message>");
+  CHECK(a->take().size() == 1);
+  CHECK(b->take().size() == 1);
+  CHECK(negative->take().empty());
+}
+
+TEST_CASE("a full JID reaches exactly that resource", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  auto* a = h.connect("juliet@example.com/a", 1, 10);
+  auto* b = h.connect("juliet@example.com/b", 1, 0);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com/b' type='chat'>"
+                "<body>to b</body></message>");
+  CHECK(a->take().empty());
+  CHECK(b->take().size() == 1);
+}
+
+TEST_CASE("a chat to a gone resource falls back to the bare JID", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  auto* a = h.connect("juliet@example.com/a", 1, 0);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com/gone' "
+                "type='chat'><body>x</body></message>");
+  CHECK(a->take().size() == 1);
+}
+
+TEST_CASE("an iq to a gone resource gets service-unavailable", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  h.send(romeo, "<iq from='romeo@example.com/phone' to='juliet@example.com/gone' type='get' "
+                "id='q1'><query xmlns='jabber:iq:version'/></iq>");
+  auto got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "type='error'"));
+  CHECK(contains(got, "<service-unavailable"));
+  CHECK(contains(got, "id='q1'"));
+  CHECK(contains(got, "from='juliet@example.com/gone'"));
+}
+
+TEST_CASE("a message to an unknown local user gets service-unavailable", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='nobody@example.com' type='chat'>"
+                "<body>x</body></message>");
+  auto got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "<service-unavailable"));
+  // RFC 6120 §8.3.1: errors are never answered with errors.
+  h.send(romeo, "<message from='romeo@example.com/phone' to='nobody@example.com' type='error'/>");
+  CHECK(romeo->take().empty());
+}
+
+TEST_CASE("a remote domain is not reachable without federation", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='someone@elsewhere.example' "
+                "type='chat'><body>x</body></message>");
+  auto got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "<remote-server-not-found"));
+}
+
+TEST_CASE("a malformed 'to' gets jid-malformed", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  h.send(romeo, "<message from='romeo@example.com/phone' to='a@b@example.com' type='chat'>"
+                "<body>x</body></message>");
+  auto got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "<jid-malformed"));
+}
+
+TEST_CASE("an unhandled iq to the server gets service-unavailable exactly once", "[router]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
+  h.send(romeo, "<iq from='romeo@example.com/phone' to='example.com' type='get' id='u1'>"
+                "<query xmlns='urn:example:unknown'/></iq>");
+  auto got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "<service-unavailable"));
+}
+
+TEST_CASE("module handlers answer server iqs: ping, version, disco", "[router][modules]") {
+  Harness h;
+  auto* romeo = h.connect("romeo@example.com/phone", 1, 0);
+  h.send(romeo, "<iq from='romeo@example.com/phone' to='example.com' type='get' id='p1'>"
+                "<ping xmlns='urn:xmpp:ping'/></iq>");
+  auto got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "type='result'"));
+  h.send(romeo, "<iq from='romeo@example.com/phone' type='get' id='d1'>"
+                "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "category='account'"));
+  h.send(romeo, "<iq from='romeo@example.com/phone' to='example.com' type='get' id='d2'>"
+                "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  got = romeo->take();
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got, "var='urn:xmpp:ping'"));
+  CHECK(contains(got, "var='jabber:iq:version'"));
+  CHECK(contains(got, "var='urn:xmpp:time'"));
+  CHECK(contains(got, "category='server'"));
+}
+
+TEST_CASE("binding a taken full JID returns the previous session", "[registry]") {
+  SessionRegistry registry;
+  auto jid = *xmpp::Jid::parse("juliet@example.com/balcony")->asFull();
+  CHECK_FALSE(registry.bind(jid, SessionRef{0, 1}));
+  auto previous = registry.bind(jid, SessionRef{1, 2});
+  REQUIRE(previous);
+  CHECK(*previous == SessionRef{0, 1});
+  // The old session's late unbind must not remove the new binding.
+  registry.unbind(jid, SessionRef{0, 1});
+  REQUIRE(registry.find(jid));
+  CHECK(registry.find(jid)->session == SessionRef{1, 2});
+  registry.unbind(jid, SessionRef{1, 2});
+  CHECK_FALSE(registry.find(jid));
+  CHECK(registry.sessionCount() == 0);
+}
+
+TEST_CASE("event handlers run by priority and the first Yes ends dispatch", "[events]") {
+  EventBus bus;
+  std::vector<int> order;
+  auto key = events::message(Addressee::Bare);
+  int owner_a = 0;
+  int owner_b = 0;
+  auto handler = [&](int id, Handled answer) {
+    return std::function<Handled(StanzaEvent&)>([&order, id, answer](StanzaEvent&) {
+      order.push_back(id);
+      return answer;
+    });
+  };
+  bus.hook(key, handler(1, Handled::No), priority::kDefault, &owner_a);
+  bus.hook(key, handler(2, Handled::No), priority::kPolicy, &owner_b);
+  bus.hook(key, handler(3, Handled::Yes), priority::kFallback, &owner_a);
+  bus.hook(key, handler(4, Handled::No), priority::kFallback - 1, &owner_a);
+  // The payload is not touched by these handlers.
+  alignas(StanzaEvent) unsigned char storage[sizeof(StanzaEvent)];
+  auto& event = *reinterpret_cast<StanzaEvent*>(storage);
+  CHECK(bus.fire(key, event) == Handled::Yes);
+  CHECK(order == std::vector<int>{2, 1, 3});
+  bus.unhookAll(&owner_a);
+  order.clear();
+  CHECK(bus.fire(key, event) == Handled::No);
+  CHECK(order == std::vector<int>{2});
+  CHECK(events::iqGet(Addressee::Host, "urn:xmpp:ping", "ping").name ==
+        "iq-get/host/urn:xmpp:ping:ping");
+}
+
+}  // namespace
+}  // namespace parley::core

@@ -18,8 +18,10 @@ namespace {
 
 const EVP_MD* digestOf(HashAlg alg) {
   switch (alg) {
-    case HashAlg::Sha1: return EVP_sha1();
-    case HashAlg::Sha256: return EVP_sha256();
+    case HashAlg::Sha1:
+      return EVP_sha1();
+    case HashAlg::Sha256:
+      return EVP_sha256();
   }
   PARLEY_CHECK(false);
   return nullptr;
@@ -69,8 +71,8 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 std::string randomBytes(std::size_t size) {
   std::string out(size, '\0');
   PARLEY_CHECK(size <= INT_MAX);
-  PARLEY_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
-                          static_cast<int>(size)) == 1);
+  PARLEY_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(size)) ==
+               1);
   return out;
 }
 
@@ -118,8 +120,8 @@ ScramCredentials newCredentials(HashAlg alg, std::string_view password, uint32_t
 ScramCredentials fakeCredentials(HashAlg alg, std::string_view username,
                                  std::string_view server_secret, uint32_t iterations) {
   // Domain-separated so the fake salt says nothing about the fake keys.
-  const std::string context = std::string(scramMechanismName(alg, false)) + '\0' +
-                              std::string(username);
+  const std::string context =
+      std::string(scramMechanismName(alg, false)) + '\0' + std::string(username);
   ScramCredentials credentials;
   credentials.alg = alg;
   credentials.salt =

@@ -221,7 +221,8 @@ Result<std::string, SaslError> ScramServer::clientFinal(std::string_view message
   if (parts[1].substr(2) != nonce_) return failWith(SaslError::NotAuthorized);
   if (proof->size() != hashSize(alg_)) return failWith(SaslError::NotAuthorized);
 
-  const std::string_view without_proof = message.substr(0, message.size() - parts.back().size() - 1);
+  const std::string_view without_proof =
+      message.substr(0, message.size() - parts.back().size() - 1);
   std::string auth_message;
   auth_message.reserve(client_first_bare_.size() + server_first_.size() + without_proof.size() + 2);
   auth_message.append(client_first_bare_).append(",").append(server_first_).append(",");
@@ -252,9 +253,15 @@ ScramClient::~ScramClient() { OPENSSL_cleanse(password_.data(), password_.size()
 
 std::string ScramClient::clientFirst() {
   switch (options_.channel_binding) {
-    case ChannelBindingFlag::NotSupported: gs2_header_ = "n,"; break;
-    case ChannelBindingFlag::NotOffered: gs2_header_ = "y,"; break;
-    case ChannelBindingFlag::Used: gs2_header_ = "p=" + options_.channel_binding_type + ","; break;
+    case ChannelBindingFlag::NotSupported:
+      gs2_header_ = "n,";
+      break;
+    case ChannelBindingFlag::NotOffered:
+      gs2_header_ = "y,";
+      break;
+    case ChannelBindingFlag::Used:
+      gs2_header_ = "p=" + options_.channel_binding_type + ",";
+      break;
   }
   if (!options_.authzid.empty()) gs2_header_ += "a=" + encodeSaslname(options_.authzid);
   gs2_header_ += ",";
@@ -277,8 +284,8 @@ Result<std::string, SaslError> ScramClient::clientFinal(std::string_view server_
   const std::string_view count = parts[2].substr(2);
   uint32_t iterations = 0;
   const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), iterations);
-  if (ec != std::errc() || end != count.data() + count.size() || count.empty() ||
-      count[0] == '0' || iterations > kMaxClientIterations)
+  if (ec != std::errc() || end != count.data() + count.size() || count.empty() || count[0] == '0' ||
+      iterations > kMaxClientIterations)
     return Unexpected(SaslError::MalformedRequest);
   if (iterations < kMinIterations) return Unexpected(SaslError::MechanismTooWeak);
 

@@ -64,10 +64,23 @@ ClientSession::ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd
       connection_(std::make_unique<net::Connection>(worker.loop(), std::move(fd), std::move(peer),
                                                      static_cast<net::Connection::Handler&>(*this))),
       parser_(*this, parserLimits(shared.server.config())) {
+  ip_ = connection_->peer().ip();
+  counted_ = shared_.ip_limits.tryOpen(ip_);
+  const auto& config = shared_.server.config().c2s;
+  if (config.bytes_per_second != 0) {
+    // One second of traffic, and never less than one stanza of the largest size.
+    rate_.emplace(config.bytes_per_second,
+                  std::max<uint64_t>(config.bytes_per_second, config.max_stanza_bytes),
+                  worker.loop().now());
+  }
   if (direct_tls) connection_->startServerTls(shared_.tls_ctx);
 }
 
-ClientSession::~ClientSession() { worker_.loop().cancelTimer(auth_timer_); }
+ClientSession::~ClientSession() {
+  worker_.loop().cancelTimer(auth_timer_);
+  worker_.loop().cancelTimer(throttle_timer_);
+  if (counted_) shared_.ip_limits.closed(ip_);
+}
 
 void ClientSession::start() {
   if (!connection_->isTls()) connection_->start();
@@ -98,8 +111,25 @@ void ClientSession::onData(std::string_view bytes) {
   auto fed = parser_.feed(bytes);
   if (!fed) {
     log::debug(logPrefix(), ": ", fed.error().message);
-    closeWithStreamError(streamErrorFor(fed.error().kind));
+    return closeWithStreamError(streamErrorFor(fed.error().kind));
   }
+  if (rate_) throttle(bytes.size());
+}
+
+// c2s.bytes_per_second: past the budget, stop reading until it refills. TCP
+// backpressure then slows the client; nothing it sent is lost.
+void ClientSession::throttle(size_t bytes) {
+  auto wait = rate_->take(bytes, worker_.loop().now());
+  if (wait.count() == 0 || throttle_timer_ != 0 || state_ == State::Closing) return;
+  connection_->setReadPaused(true);
+  auto ref = this->ref();
+  auto& worker = worker_;
+  throttle_timer_ = worker_.loop().addTimer(wait, [&worker, ref] {
+    if (auto* session = static_cast<ClientSession*>(worker.find(ref))) {
+      session->throttle_timer_ = 0;
+      session->connection_->setReadPaused(false);
+    }
+  });
 }
 
 void ClientSession::onTlsEstablished() {
@@ -144,6 +174,7 @@ void ClientSession::closeWithStreamError(StreamErrorCondition condition, std::st
   log::debug(logPrefix(), ": stream error ", xmpp::conditionName(condition));
   connection_->send(xmpp::streamErrorXml(condition, text) + "</stream:stream>");
   state_ = State::Closing;
+  cleanup();  // unbound from now on: stanzas for this resource go elsewhere
   parser_.stop();
   connection_->close();
 }
@@ -168,6 +199,10 @@ void ClientSession::onStreamOpen(const xml::Element& header) {
   sendHeader(host_->domain());
   if (!isSupportedVersion(header.attr("version"))) {
     return closeWithStreamError(StreamErrorCondition::UnsupportedVersion);
+  }
+  if (!counted_) {
+    return closeWithStreamError(StreamErrorCondition::PolicyViolation,
+                                "Too many connections from your address");
   }
   sendFeatures();
   if (state_ == State::AwaitingHeader) state_ = username_.empty() ? State::Negotiating : State::Authenticated;
@@ -215,6 +250,7 @@ void ClientSession::onStreamClose() {
   // RFC 6120 §4.4: answer the closing tag with ours, then close.
   connection_->send("</stream:stream>");
   state_ = State::Closing;
+  cleanup();
   connection_->close();
 }
 
@@ -296,6 +332,12 @@ void ClientSession::handleSasl(const xml::Element& element) {
     decoded = std::string();
   }
   if (name == "auth") {
+    if (!shared_.ip_limits.loginAllowed(ip_, worker_.loop().now())) {
+      connection_->send(std::string("<failure xmlns='") + std::string(ns::kSasl) +
+                        "'><temporary-auth-failure/><text xml:lang='en'>Too many failed logins; "
+                        "try again later</text></failure>");
+      return closeWithStreamError(StreamErrorCondition::PolicyViolation, "Too many failed logins");
+    }
     if (sasl_) {
       // A new <auth/> while one is in progress: start over (RFC 6120 §6.4.5 allows retries).
       sasl_.reset();
@@ -350,6 +392,9 @@ void ClientSession::sendSaslOutcome(const SaslNegotiation::Outcome& outcome) {
       out.append("</failure>");
       connection_->send(out);
       log::info(logPrefix(), ": SASL failed: ", auth::conditionName(outcome.error));
+      if (outcome.error == auth::SaslError::NotAuthorized) {
+        shared_.ip_limits.loginFailed(ip_, worker_.loop().now());
+      }
       // RFC 6120 §6.4.5: retries are allowed, a configurable number of times.
       if (++failed_auths_ >= kMaxFailedAuths) {
         closeWithStreamError(StreamErrorCondition::PolicyViolation, "Too many failed logins");
@@ -447,9 +492,10 @@ void ClientSession::sendStanza(const xml::Element& stanza) {
   connection_->send(buffer);
 }
 
-void ClientSession::deliver(const xmpp::StanzaPtr& stanza) {
-  if (state_ != State::Bound) return;
+bool ClientSession::deliver(const xmpp::StanzaPtr& stanza) {
+  if (state_ != State::Bound) return false;
   sendStanza(*stanza);
+  return true;
 }
 
 void acceptClient(C2sShared& shared, core::Worker& worker, net::Fd fd,

@@ -6,10 +6,12 @@
 #include <optional>
 #include <string>
 
+#include "c2s/ip_limits.h"
 #include "c2s/sasl.h"
 #include "core/server.h"
 #include "core/session.h"
 #include "net/connection.h"
+#include "util/token_bucket.h"
 #include "xml/stream_parser.h"
 
 namespace parley::c2s {
@@ -18,6 +20,7 @@ namespace parley::c2s {
 struct C2sShared {
   core::Server& server;
   SSL_CTX* tls_ctx;  // per-host certificates picked by SNI; owned by the listener set
+  IpLimits ip_limits;
 };
 
 // Lives on its worker thread; never shared. Owned by the worker's session table.
@@ -32,7 +35,7 @@ class ClientSession final : public core::Session,
   void start();
 
   // core::Session
-  void deliver(const xmpp::StanzaPtr& stanza) override;
+  bool deliver(const xmpp::StanzaPtr& stanza) override;
   void closeWithStreamError(xmpp::StreamErrorCondition condition,
                             std::string_view text = {}) override;
 
@@ -65,6 +68,7 @@ class ClientSession final : public core::Session,
   void sendStanza(const xml::Element& stanza);
   void restartStream();
   void cleanup();
+  void throttle(size_t bytes);
   std::string logPrefix() const;
 
   C2sShared& shared_;
@@ -80,6 +84,10 @@ class ClientSession final : public core::Session,
   std::string username_;               // after SASL success
   std::optional<xmpp::FullJid> jid_;   // after bind
   net::Loop::TimerId auth_timer_ = 0;
+  net::Loop::TimerId throttle_timer_ = 0;
+  std::optional<TokenBucket> rate_;  // c2s.bytes_per_second, when set
+  std::string ip_;
+  bool counted_ = false;               // counts against c2s.connections_per_ip
   unsigned failed_auths_ = 0;
 };
 

@@ -1,11 +1,33 @@
 // c2s listeners and the client TLS context with one certificate per host.
 #include "c2s/listeners.h"
 
+#include <chrono>
+#include <future>
+
 #include "util/log.h"
 
 namespace parley::c2s {
 
-C2sService::~C2sService() = default;
+C2sService::~C2sService() { stopListening(); }
+
+void C2sService::stopListening() {
+  for (auto& entry : listeners_) {
+    if (!entry.worker->hasStarted()) {
+      entry.listener.reset();  // the loop has not run yet: this thread still owns it
+      continue;
+    }
+    auto closed = std::make_shared<std::promise<void>>();
+    auto listener = std::shared_ptr<net::Listener>(std::move(entry.listener));
+    entry.worker->loop().post([listener = std::move(listener), closed]() mutable {
+      listener.reset();
+      closed->set_value();
+    });
+    if (closed->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      log::warn("c2s: a worker did not close its listener in time");
+    }
+  }
+  listeners_.clear();
+}
 
 Result<std::unique_ptr<C2sService>> C2sService::start(core::Server& server) {
   std::unique_ptr<C2sService> service(new C2sService(server));
@@ -45,7 +67,7 @@ Result<void> C2sService::listen(const core::ListenAddress& address, bool direct_
     if (socket_address->port() == 0) {
       socket_address = net::SocketAddress::parse(address.host, (*listener)->port());
     }
-    listeners_.push_back(std::move(*listener));
+    listeners_.push_back({w, std::move(*listener)});
   }
   log::info("c2s listening on ", socket_address->toString(), direct_tls ? " (direct TLS)" : "");
   return {};

@@ -19,13 +19,24 @@ class C2sService {
   static Result<std::unique_ptr<C2sService>> start(core::Server& server);
   ~C2sService();
 
+  // Stops accepting: closes every listening socket on its own worker thread and
+  // waits for that. Call while the workers still run, before Server::shutdown().
+  void stopListening();
+
  private:
-  explicit C2sService(core::Server& server) : shared_{server, nullptr} {}
+  explicit C2sService(core::Server& server)
+      : shared_{server, nullptr,
+                IpLimits(server.config().c2s.connections_per_ip,
+                         server.config().c2s.failed_logins_per_ip)} {}
   Result<void> listen(const core::ListenAddress& address, bool direct_tls);
 
   std::unique_ptr<net::TlsServerContext> tls_;
   C2sShared shared_;
-  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  struct WorkerListener {
+    core::Worker* worker;
+    std::unique_ptr<net::Listener> listener;
+  };
+  std::vector<WorkerListener> listeners_;
 };
 
 }  // namespace parley::c2s

@@ -249,18 +249,29 @@ void Router::routeToFull(StanzaEvent& event, const xmpp::FullJid& full) {
 void Router::deliverTo(SessionRef ref, xmpp::StanzaPtr stanza) {
   auto& worker = server_.worker(ref.worker);
   auto deliver = [this, ref, stanza = std::move(stanza)] {
-    if (auto* session = server_.worker(ref.worker).find(ref)) {
-      session->deliver(stanza);
-    } else if (isIqRequest(*stanza)) {
-      routeFromServer(std::make_shared<const xml::Element>(
-          xmpp::errorReply(*stanza, StanzaError::of(Condition::ServiceUnavailable))));
-    }
+    auto* session = server_.worker(ref.worker).find(ref);
+    if (!session || !session->deliver(stanza)) undeliverable(stanza);
   };
   // Same worker: deliver now (order per sender is kept either way).
   if (worker.loop().isLoopThread()) {
     deliver();
   } else {
     worker.loop().post(std::move(deliver));
+  }
+}
+
+void Router::undeliverable(const xmpp::StanzaPtr& stanza) {
+  auto to = xmpp::Jid::parse(stanza->attr("to"));
+  auto from = xmpp::Jid::parse(stanza->attr("from"));
+  Host* host = to ? server_.host(to->domainpart()) : nullptr;
+  if (!to || !from || !host) return;
+  StanzaEvent event{*host, *this, nullptr, stanza, *from, *to, Addressee::Full};
+  const auto& element = *stanza;
+  if (isIqRequest(element)) {
+    event.bounce(Condition::ServiceUnavailable);
+  } else if (xmpp::kindOf(element) == StanzaKind::Message) {
+    auto type = messageType(element);
+    if (type == MessageType::Normal || type == MessageType::Chat) routeToBare(event, to->bare());
   }
 }
 

@@ -23,8 +23,8 @@ class Router {
   // A stanza the server itself sends (replies, errors, pushes), 'from' and 'to' set.
   void routeFromServer(xmpp::StanzaPtr stanza);
 
-  // Posts a stanza to one session on its worker. If the session is gone by the
-  // time it arrives, an iq request is answered with service-unavailable.
+  // Posts a stanza to one session on its worker. If the session is gone (or
+  // closing) by the time it arrives, see undeliverable().
   void deliverTo(SessionRef ref, xmpp::StanzaPtr stanza);
 
  private:
@@ -34,6 +34,9 @@ class Router {
   void routeToBare(StanzaEvent& event, const xmpp::BareJid& bare);
   void routeToFull(StanzaEvent& event, const xmpp::FullJid& full);
   bool accountExists(const xmpp::BareJid& bare) const;
+  // A stanza whose full-JID target vanished between routing and delivery: the
+  // rules of RFC 6121 §8.5.3.2 for a resource that does not exist.
+  void undeliverable(const xmpp::StanzaPtr& stanza);
 
   Server& server_;
 };

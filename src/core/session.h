@@ -26,7 +26,9 @@ class Session {
   virtual ~Session() = default;
 
   // Write a routed stanza to the client. The stanza is shared and immutable.
-  virtual void deliver(const xmpp::StanzaPtr& stanza) = 0;
+  // Returns false if the session no longer takes stanzas (it is closing); the
+  // router then treats the stanza as addressed to a resource that is gone.
+  virtual bool deliver(const xmpp::StanzaPtr& stanza) = 0;
   // End the stream with a stream error (RFC 6120 §4.9), e.g. conflict when a
   // newer session took over this full JID, or system-shutdown.
   virtual void closeWithStreamError(xmpp::StreamErrorCondition condition,

@@ -16,6 +16,7 @@ void Worker::start() {
   thread_ = std::thread([this] {
     loop_.run();
     // Sessions die on their own thread.
+    graveyard_.clear();
     sessions_.clear();
   });
 }
@@ -36,9 +37,9 @@ SessionRef Worker::adopt(std::unique_ptr<Session> session) {
 void Worker::release(SessionRef ref) {
   auto it = sessions_.find(ref.id);
   if (it == sessions_.end()) return;
-  std::shared_ptr<Session> doomed(std::move(it->second));
+  if (graveyard_.empty()) loop_.atEndOfTurn([this] { graveyard_.clear(); });
+  graveyard_.push_back(std::move(it->second));
   sessions_.erase(it);
-  loop_.atEndOfTurn([doomed] {});  // freed when this closure is destroyed after the turn
 }
 
 Session* Worker::find(SessionRef ref) const {

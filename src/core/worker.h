@@ -23,6 +23,7 @@ class Worker {
   net::Loop& loop() { return loop_; }
 
   void start();  // spawns the thread running the loop
+  bool hasStarted() const { return thread_.joinable(); }  // main thread
   void stop();   // thread-safe: stops the loop
   void join();
 
@@ -52,6 +53,7 @@ class Worker {
   net::Loop loop_;
   std::thread thread_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+  std::vector<std::unique_ptr<Session>> graveyard_;  // released this turn, freed at its end
 };
 
 }  // namespace parley::core

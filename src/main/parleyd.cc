@@ -69,6 +69,7 @@ int run(const std::string& config_path, bool check_only) {
     log::info("received ", strsignal(sig));
     break;
   }
+  (*c2s)->stopListening();
   (*server)->shutdown();
   c2s->reset();
   return 0;

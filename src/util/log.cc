@@ -1,6 +1,7 @@
 // Logging implementation: formats a timestamped line and writes it to stderr in one call.
 #include "util/log.h"
 
+#include <execinfo.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -48,6 +49,10 @@ void write(Level lvl, std::string_view line) {
 namespace detail {
 void checkFailed(const char* expr, const char* file, int line) {
   std::fprintf(stderr, "PARLEY_CHECK failed: %s at %s:%d\n", expr, file, line);
+  // A backtrace for the bug report; resolve addresses with addr2line -e parleyd.
+  void* frames[64];
+  int count = ::backtrace(frames, 64);
+  ::backtrace_symbols_fd(frames, count, STDERR_FILENO);
   std::abort();
 }
 }  // namespace detail

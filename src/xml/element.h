@@ -59,7 +59,9 @@ class Element {
   const std::vector<Node>& children() const { return children_; }
   std::vector<Node>& children() { return children_; }
   Element& addChild(Element child);  // returns the added child
-  Element& addChild(std::string name, std::string xmlns) { return addChild(Element(std::move(name), std::move(xmlns))); }
+  Element& addChild(std::string name, std::string xmlns) {
+    return addChild(Element(std::move(name), std::move(xmlns)));
+  }
   void addText(std::string_view text);  // merges with a trailing text node
   // The first child element with this name and namespace (xmlns "" = any), or nullptr.
   const Element* child(std::string_view name, std::string_view xmlns = {}) const;

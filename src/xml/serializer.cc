@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "xml/namespaces.h"
+
 namespace parley::xml {
 namespace {
 
@@ -84,8 +86,12 @@ std::string escapeText(std::string_view text) {
 }
 
 void serialize(const Element& e, std::string& out, std::string_view parent_xmlns) {
-  out.append("<").append(e.name());
-  if (e.xmlns() != parent_xmlns) {
+  // The xml namespace cannot be the default one; such an element keeps the "xml" prefix
+  // and leaves the default namespace in scope to its children.
+  const bool is_xml_prefixed = e.xmlns() == ns::kXml;
+  std::string_view scope = is_xml_prefixed ? parent_xmlns : std::string_view(e.xmlns());
+  out.append(is_xml_prefixed ? "<xml:" : "<").append(e.name());
+  if (!is_xml_prefixed && e.xmlns() != parent_xmlns) {
     out.append(" xmlns='");
     appendEscapedAttr(out, e.xmlns());
     out.append("'");
@@ -99,12 +105,12 @@ void serialize(const Element& e, std::string& out, std::string_view parent_xmlns
   out.append(">");
   for (const Node& node : e.children()) {
     if (node.element) {
-      serialize(*node.element, out, e.xmlns());
+      serialize(*node.element, out, scope);
     } else {
       appendEscapedText(out, node.text);
     }
   }
-  out.append("</").append(e.name()).append(">");
+  out.append(is_xml_prefixed ? "</xml:" : "</").append(e.name()).append(">");
 }
 
 std::string toString(const Element& e, std::string_view parent_xmlns) {

@@ -84,12 +84,18 @@ ParseErrorKind kindOf(XML_Error code) {
 
 std::string_view toString(ParseErrorKind kind) {
   switch (kind) {
-    case ParseErrorKind::NotWellFormed: return "not-well-formed";
-    case ParseErrorKind::RestrictedXml: return "restricted-xml";
-    case ParseErrorKind::PolicyViolation: return "policy-violation";
-    case ParseErrorKind::BadFormat: return "bad-format";
-    case ParseErrorKind::UnsupportedEncoding: return "unsupported-encoding";
-    case ParseErrorKind::InvalidNamespace: return "invalid-namespace";
+    case ParseErrorKind::NotWellFormed:
+      return "not-well-formed";
+    case ParseErrorKind::RestrictedXml:
+      return "restricted-xml";
+    case ParseErrorKind::PolicyViolation:
+      return "policy-violation";
+    case ParseErrorKind::BadFormat:
+      return "bad-format";
+    case ParseErrorKind::UnsupportedEncoding:
+      return "unsupported-encoding";
+    case ParseErrorKind::InvalidNamespace:
+      return "invalid-namespace";
   }
   return "unknown";
 }
@@ -137,6 +143,10 @@ void StreamParser::clearDocumentState() {
   stopped_ = false;
   boundary_ = 0;
   fed_ = 0;
+  last_event_end_ = 0;
+  tail_.clear();
+  held_.clear();
+  holding_ = false;
 }
 
 void StreamParser::restartDocument() {
@@ -173,6 +183,27 @@ void StreamParser::stop() {
 
 Result<void, ParseError> StreamParser::feed(std::string_view bytes) {
   if (error_) return Unexpected(*error_);
+  if (stopped_) return {};
+  if (!holding_) return parseBytes(bytes);
+  // Expat holds a big unfinished tag. Hand it more only once the tag may be complete, or
+  // the input has doubled: re-scanning it on every small read would be quadratic.
+  const bool may_complete = scanTagEnd(bytes);
+  if (!may_complete && held_.size() + bytes.size() < tail_.size()) {
+    held_.append(bytes);
+    if (!stopped_ && fed_ + held_.size() - boundary_ > limits_.max_stanza_bytes) {
+      fail(ParseErrorKind::PolicyViolation,
+           "stanza larger than " + std::to_string(limits_.max_stanza_bytes) + " bytes");
+      return Unexpected(*error_);
+    }
+    return {};
+  }
+  holding_ = false;
+  std::string joined = std::exchange(held_, std::string());
+  joined.append(bytes);
+  return parseBytes(joined);
+}
+
+Result<void, ParseError> StreamParser::parseBytes(std::string_view bytes) {
   in_feed_ = true;
   while (!bytes.empty() && !stopped_ && !error_) {
     pending_ = Pending::None;
@@ -181,9 +212,9 @@ Result<void, ParseError> StreamParser::feed(std::string_view bytes) {
     if (exception_) break;
     if (status == XML_STATUS_OK) {
       fed_ += static_cast<size_t>(len);
-      bytes.remove_prefix(static_cast<size_t>(len));
       // An unfinished stanza (or header) that expat is still buffering counts too.
-      checkSize(fed_);
+      if (checkSize(fed_)) trackTail(bytes.substr(0, static_cast<size_t>(len)));
+      bytes.remove_prefix(static_cast<size_t>(len));
       continue;
     }
     if (error_) break;
@@ -198,19 +229,65 @@ Result<void, ParseError> StreamParser::feed(std::string_view bytes) {
     }
     const XML_Error code = XML_GetErrorCode(parser_.get());
     fail(kindOf(code), std::string(XML_ErrorString(code)) + " at line " +
-                           std::to_string(XML_GetCurrentLineNumber(parser_.get())) +
-                           ", column " +
+                           std::to_string(XML_GetCurrentLineNumber(parser_.get())) + ", column " +
                            std::to_string(XML_GetCurrentColumnNumber(parser_.get())));
   }
   in_feed_ = false;
   pending_ = Pending::None;
   if (exception_) {
-    if (!error_) error_ = std::make_unique<ParseError>(
-        ParseError{ParseErrorKind::NotWellFormed, "stream handler threw"});
+    if (!error_)
+      error_ = std::make_unique<ParseError>(
+          ParseError{ParseErrorKind::NotWellFormed, "stream handler threw"});
     std::rethrow_exception(std::exchange(exception_, nullptr));
   }
   if (error_) return Unexpected(*error_);
   return {};
+}
+
+void StreamParser::trackTail(std::string_view chunk) {
+  const size_t tail = fed_ - last_event_end_;  // bytes expat has not turned into events
+  if (tail == 0) {
+    tail_.clear();
+    return;
+  }
+  if (tail <= chunk.size()) {
+    tail_.assign(chunk.substr(chunk.size() - tail));
+  } else {
+    tail_.append(chunk);
+    tail_.erase(0, tail_.size() - std::min(tail, tail_.size()));
+  }
+  if (tail_.size() < kHoldThreshold) return;
+  // Find whether the tail ends inside a quoted attribute value, then hold further input.
+  tag_state_ = TagState::Text;
+  scanTagEnd(tail_);
+  holding_ = true;
+}
+
+bool StreamParser::scanTagEnd(std::string_view bytes) {
+  bool found = false;
+  for (char c : bytes) {
+    switch (tag_state_) {
+      case TagState::Text:
+        if (c == '<') tag_state_ = TagState::Tag;
+        if (c == '>') found = true;  // not a tag end, but flushing early is always safe
+        break;
+      case TagState::Tag:
+        if (c == '\'') tag_state_ = TagState::SingleQuoted;
+        if (c == '"') tag_state_ = TagState::DoubleQuoted;
+        if (c == '>') {
+          tag_state_ = TagState::Text;
+          found = true;
+        }
+        break;
+      case TagState::SingleQuoted:
+        if (c == '\'') tag_state_ = TagState::Tag;
+        break;
+      case TagState::DoubleQuoted:
+        if (c == '"') tag_state_ = TagState::Tag;
+        break;
+    }
+  }
+  return found;
 }
 
 size_t StreamParser::eventStart() const {
@@ -234,11 +311,9 @@ void StreamParser::fail(ParseErrorKind kind, std::string message) {
 
 bool StreamParser::checkSize(size_t event_end) {
   if (stopped_ || event_end - boundary_ <= limits_.max_stanza_bytes) return true;
-  fail(ParseErrorKind::PolicyViolation, depth_ == 0 ? "stream header too large"
-                                                    : "stanza larger than " +
-                                                          std::to_string(
-                                                              limits_.max_stanza_bytes) +
-                                                          " bytes");
+  fail(ParseErrorKind::PolicyViolation,
+       depth_ == 0 ? "stream header too large"
+                   : "stanza larger than " + std::to_string(limits_.max_stanza_bytes) + " bytes");
   return false;
 }
 
@@ -254,6 +329,7 @@ void StreamParser::guard(void* self, F&& body) {
   if (parser->isHalted()) return;  // expat may report a little more after XML_StopParser
   try {
     body(*parser);
+    parser->last_event_end_ = parser->eventEnd();
   } catch (...) {  // never unwind through expat's C frames
     parser->exception_ = std::current_exception();
     XML_StopParser(parser->parser_.get(), XML_FALSE);
@@ -267,8 +343,8 @@ void StreamParser::startElement(const char* name, const char** attrs) {
       return fail(ParseErrorKind::BadFormat, "root element is not <stream:stream>");
     }
     if (split.xmlns != ns::kStreams) {
-      return fail(ParseErrorKind::InvalidNamespace, "stream namespace is not " +
-                                                        std::string(ns::kStreams));
+      return fail(ParseErrorKind::InvalidNamespace,
+                  "stream namespace is not " + std::string(ns::kStreams));
     }
     Element header = makeElement(name, attrs);
     if (has_default_ns_) header.setAttr("xmlns", default_ns_);
@@ -330,8 +406,8 @@ void StreamParser::startNamespace(const char* prefix, const char* uri) {
 void StreamParser::xmlDeclaration(const char* encoding) {
   // RFC 6120 §11.6: UTF-8 only.
   if (encoding != nullptr && !equalsIgnoreCase(encoding, "UTF-8")) {
-    fail(ParseErrorKind::UnsupportedEncoding, std::string("encoding '") + encoding +
-                                                  "' declared; only UTF-8 is supported");
+    fail(ParseErrorKind::UnsupportedEncoding,
+         std::string("encoding '") + encoding + "' declared; only UTF-8 is supported");
   }
 }
 
@@ -366,9 +442,9 @@ void StreamParser::onDoctype(void* self, const char* /*name*/, const char* /*sys
 }
 
 void StreamParser::onEntityDecl(void* self, const char* /*name*/, int /*is_parameter*/,
-                                const char* /*value*/, int /*value_length*/,
-                                const char* /*base*/, const char* /*system_id*/,
-                                const char* /*public_id*/, const char* /*notation*/) {
+                                const char* /*value*/, int /*value_length*/, const char* /*base*/,
+                                const char* /*system_id*/, const char* /*public_id*/,
+                                const char* /*notation*/) {
   guard(self, [](StreamParser& p) {
     p.fail(ParseErrorKind::RestrictedXml, "entity declarations are not allowed");
   });
@@ -382,9 +458,8 @@ void StreamParser::onProcessingInstruction(void* self, const char* /*target*/,
 }
 
 void StreamParser::onComment(void* self, const char* /*data*/) {
-  guard(self, [](StreamParser& p) {
-    p.fail(ParseErrorKind::RestrictedXml, "comments are not allowed");
-  });
+  guard(self,
+        [](StreamParser& p) { p.fail(ParseErrorKind::RestrictedXml, "comments are not allowed"); });
 }
 
 namespace {

@@ -68,7 +68,9 @@ class StreamParser {
   StreamParser(const StreamParser&) = delete;
   StreamParser& operator=(const StreamParser&) = delete;
 
-  // Parses the next bytes of the stream and runs the handler's callbacks.
+  // Parses the next bytes of the stream and runs the handler's callbacks. An exception a
+  // callback throws leaves feed() (never unwinding through expat) and fails the parser.
+  // Bytes are not copied, except while expat holds an unfinished tag above 4 KiB.
   Result<void, ParseError> feed(std::string_view bytes);
 
   // Expects a fresh document (stream restart after STARTTLS or SASL success), dropping
@@ -93,6 +95,13 @@ class StreamParser {
     void operator()(XML_ParserStruct* parser) const;
   };
 
+  enum class TagState { Text, Tag, SingleQuoted, DoubleQuoted };
+  // An unfinished token this big makes feed() hold input back (see feed()).
+  static constexpr size_t kHoldThreshold = 4096;
+
+  Result<void, ParseError> parseBytes(std::string_view bytes);
+  void trackTail(std::string_view chunk);
+  bool scanTagEnd(std::string_view bytes);  // true if bytes may end the pending tag
   void setUpParser();
   void clearDocumentState();
   void restartDocument();
@@ -134,20 +143,25 @@ class StreamParser {
   std::unique_ptr<XML_ParserStruct, ExpatDeleter> parser_;
 
   // Per document (reset on restart).
-  size_t depth_ = 0;                // 0 before the root; 1 inside the root; 2 in a stanza
+  size_t depth_ = 0;                 // 0 before the root; 1 inside the root; 2 in a stanza
   std::unique_ptr<Element> stanza_;  // the stanza being built
   std::vector<Element*> open_;       // its open elements, innermost last
   std::string default_ns_;           // default namespace declared on the root element
   bool has_default_ns_ = false;
-  bool stopped_ = false;             // stop() or </stream:stream>: ignore input until reset
-  size_t boundary_ = 0;              // doc offset where the current stanza (or gap) began
-  size_t fed_ = 0;                   // bytes given to the current expat document so far
+  bool stopped_ = false;       // stop() or </stream:stream>: ignore input until reset
+  size_t boundary_ = 0;        // doc offset where the current stanza (or gap) began
+  size_t fed_ = 0;             // bytes given to the current expat document so far
+  size_t last_event_end_ = 0;  // doc offset just after the last reported event
+  std::string tail_;           // copy of the bytes expat holds after that event
+  std::string held_;           // input not yet given to expat (holding_)
+  bool holding_ = false;
+  TagState tag_state_ = TagState::Text;
 
   // Per feed() call.
   bool in_feed_ = false;
   Pending pending_ = Pending::None;
-  size_t halt_offset_ = 0;           // doc offset just after the event that halted expat
-  std::exception_ptr exception_;     // thrown by a callback, rethrown out of feed()
+  size_t halt_offset_ = 0;        // doc offset just after the event that halted expat
+  std::exception_ptr exception_;  // thrown by a callback, rethrown out of feed()
 
   std::unique_ptr<ParseError> error_;  // sticky once set
 };

@@ -118,7 +118,8 @@ std::optional<CodePoints> runStringprep(const CodePoints& cps, const Stringprep_
     buffer.resize(capacity);
     std::size_t size = cps.size();
     const int rc = stringprep_4i(buffer.data(), &size, capacity, flags, profile);
-    if (rc == STRINGPREP_OK) return CodePoints(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size));
+    if (rc == STRINGPREP_OK)
+      return CodePoints(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(size));
     if (rc != STRINGPREP_TOO_SMALL_BUFFER) return std::nullopt;
   }
   return std::nullopt;
@@ -133,7 +134,7 @@ char32_t toLower(char32_t cp) {
     std::vector<std::pair<char32_t, char32_t>> table;
     for (const Stringprep_table_element* e = stringprep_rfc3454_B_3; e->start != 0 || e->end != 0;
          ++e) {
-      if (e->end != e->start || e->map[1] != 0) continue;  // ranges, multi-code-point maps
+      if (e->end != e->start || e->map[1] != 0) continue;      // ranges, multi-code-point maps
       if (e->start == 0x03C2 || e->start == 0x0345) continue;  // final sigma, ypogegrammeni
       table.emplace_back(e->start, e->map[0]);
     }
@@ -148,7 +149,14 @@ char32_t toLower(char32_t cp) {
 // RFC 7622 §3.3.1: characters the localpart may not carry even though PRECIS would.
 bool isForbiddenInLocalpart(char32_t cp) {
   switch (cp) {
-    case '"': case '&': case '\'': case '/': case ':': case '<': case '>': case '@':
+    case '"':
+    case '&':
+    case '\'':
+    case '/':
+    case ':':
+    case '<':
+    case '>':
+    case '@':
       return true;
     default:
       return cp <= 0x20 || cp == 0x7F;
@@ -163,22 +171,22 @@ bool isSymbolOrPunctuation(char32_t cp) {
     char32_t first, last;
   };
   static constexpr std::array kRanges = {
-      Range{0x0080, 0x00BF},   // C1 controls, NBSP, Latin-1 punctuation and symbols
-      Range{0x00D7, 0x00D7},   // multiplication sign
-      Range{0x00F7, 0x00F7},   // division sign
-      Range{0x2000, 0x214D},   // general punctuation ... letterlike symbols
-      Range{0x214F, 0x2182},   // number forms
-      Range{0x2185, 0x2BFF},   // arrows, math, technical, shapes, dingbats, braille
-      Range{0x2E00, 0x2E7F},   // supplemental punctuation
-      Range{0x3000, 0x3004},   // CJK spaces and punctuation (U+3005, U+3006 are letters)
-      Range{0x3007, 0x3020},
-      Range{0x3030, 0x3030},
-      Range{0x3036, 0x303A},
-      Range{0x303D, 0x303F},
-      Range{0xFE10, 0xFE6F},   // vertical, compatibility and small forms
-      Range{0x1D000, 0x1D24F}, // musical symbols
-      Range{0x1D300, 0x1D35F}, // Tai Xuan Jing symbols
-      Range{0x1F000, 0x1FBFF}, // mahjong, cards, emoji, pictographs, legacy computing
+      Range{0x0080, 0x00BF},    // C1 controls, NBSP, Latin-1 punctuation and symbols
+      Range{0x00D7, 0x00D7},    // multiplication sign
+      Range{0x00F7, 0x00F7},    // division sign
+      Range{0x2000, 0x214D},    // general punctuation ... letterlike symbols
+      Range{0x214F, 0x2182},    // number forms
+      Range{0x2185, 0x2BFF},    // arrows, math, technical, shapes, dingbats, braille
+      Range{0x2E00, 0x2E7F},    // supplemental punctuation
+      Range{0x3000, 0x3004},    // CJK spaces and punctuation (U+3005, U+3006 are letters)
+      Range{0x3007, 0x3020},    // (U+3007 is a number letter, disallowed too)
+      Range{0x3030, 0x3030},    // wavy dash
+      Range{0x3036, 0x303A},    // circled postal mark, Hangzhou numerals
+      Range{0x303D, 0x303F},    // part alternation mark ... half fill space
+      Range{0xFE10, 0xFE6F},    // vertical, compatibility and small forms
+      Range{0x1D000, 0x1D24F},  // musical symbols
+      Range{0x1D300, 0x1D35F},  // Tai Xuan Jing symbols
+      Range{0x1F000, 0x1FBFF},  // mahjong, cards, emoji, pictographs, legacy computing
   };
   return std::any_of(kRanges.begin(), kRanges.end(),
                      [cp](const Range& r) { return cp >= r.first && cp <= r.last; });
@@ -303,9 +311,8 @@ Result<std::string, JidError> prepareDomainpart(std::string_view raw) {
   if (text.back() == '.') text.pop_back();
   if (text.empty()) return Unexpected(JidError::EmptyDomainpart);
 
-  const bool looks_numeric = std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.';
-  });
+  const bool looks_numeric = std::all_of(text.begin(), text.end(),
+                                         [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
   if (text.front() == '[' || looks_numeric) {
     auto literal = prepareIpLiteral(text);
     if (!literal) return Unexpected(JidError::InvalidDomainpart);
@@ -397,16 +404,26 @@ std::size_t domainStart(std::size_t local_size) { return local_size == 0 ? 0 : l
 
 std::string_view toString(JidError error) {
   switch (error) {
-    case JidError::Empty: return "empty";
-    case JidError::EmptyLocalpart: return "empty-localpart";
-    case JidError::EmptyDomainpart: return "empty-domainpart";
-    case JidError::EmptyResourcepart: return "empty-resourcepart";
-    case JidError::LocalpartTooLong: return "localpart-too-long";
-    case JidError::DomainpartTooLong: return "domainpart-too-long";
-    case JidError::ResourcepartTooLong: return "resourcepart-too-long";
-    case JidError::InvalidLocalpart: return "invalid-localpart";
-    case JidError::InvalidDomainpart: return "invalid-domainpart";
-    case JidError::InvalidResourcepart: return "invalid-resourcepart";
+    case JidError::Empty:
+      return "empty";
+    case JidError::EmptyLocalpart:
+      return "empty-localpart";
+    case JidError::EmptyDomainpart:
+      return "empty-domainpart";
+    case JidError::EmptyResourcepart:
+      return "empty-resourcepart";
+    case JidError::LocalpartTooLong:
+      return "localpart-too-long";
+    case JidError::DomainpartTooLong:
+      return "domainpart-too-long";
+    case JidError::ResourcepartTooLong:
+      return "resourcepart-too-long";
+    case JidError::InvalidLocalpart:
+      return "invalid-localpart";
+    case JidError::InvalidDomainpart:
+      return "invalid-domainpart";
+    case JidError::InvalidResourcepart:
+      return "invalid-resourcepart";
   }
   return "unknown";
 }

@@ -80,8 +80,8 @@ class Jid {
 
   bool hasLocalpart() const { return local_size_ > 0; }
   bool hasResource() const { return domain_end_ < text_.size(); }
-  bool isBare() const { return !hasResource(); }          // local@domain or domain
-  bool isFull() const { return hasResource(); }           // has a resource
+  bool isBare() const { return !hasResource(); }                       // local@domain or domain
+  bool isFull() const { return hasResource(); }                        // has a resource
   bool isDomain() const { return !hasLocalpart() && !hasResource(); }  // domain only
 
   BareJid bare() const;

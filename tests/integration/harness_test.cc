@@ -1,6 +1,5 @@
 // Self-tests of the harness pieces that need no server: SCRAM vectors, base64, patterns.
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 #include "harness/raw_client.h"
@@ -77,8 +76,8 @@ TEST_CASE("harness patterns accept either quote style", "[harness]") {
       error));
   CHECK_FALSE(std::regex_search(
       "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>", error));
-  CHECK_FALSE(std::regex_search("<host-unknownx xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>",
-                                error));
+  CHECK_FALSE(
+      std::regex_search("<host-unknownx xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", error));
 
   const std::string features =
       "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"

@@ -1,6 +1,5 @@
 // The process around the streams: clean shutdown on SIGTERM, --check, parleyctl accounts.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 
 #include "harness/scenario.h"
@@ -78,18 +77,17 @@ TEST_CASE("parleyctl manages accounts the server then uses", "[lifecycle][ctl]")
 
   REQUIRE(server->ctl({"passwd", "mercutio@localhost"}, "plague\n").exit_status == 0);
   RawClient old_password;
-  CHECK(old_password.loginRaw(server->c2sPort(), false, "mercutio", "queen-mab",
-                              "SCRAM-SHA-256", "", "a")
+  CHECK(old_password
+            .loginRaw(server->c2sPort(), false, "mercutio", "queen-mab", "SCRAM-SHA-256", "", "a")
             .failure == "not-authorized");
   RawClient new_password;
-  CHECK(new_password.loginRaw(server->c2sPort(), false, "mercutio", "plague", "SCRAM-SHA-256",
-                              "", "b")
+  CHECK(new_password
+            .loginRaw(server->c2sPort(), false, "mercutio", "plague", "SCRAM-SHA-256", "", "b")
             .success);
 
   REQUIRE(server->ctl({"deluser", "mercutio@localhost"}).exit_status == 0);
   RawClient deleted;
-  CHECK(deleted.loginRaw(server->c2sPort(), false, "mercutio", "plague", "SCRAM-SHA-256", "",
-                         "c")
+  CHECK(deleted.loginRaw(server->c2sPort(), false, "mercutio", "plague", "SCRAM-SHA-256", "", "c")
             .failure == "not-authorized");
   CommandResult after = server->ctl({"users", "localhost"});
   CHECK(after.output.find("mercutio") == std::string::npos);

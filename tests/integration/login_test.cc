@@ -1,7 +1,6 @@
 // Logging in: every SASL mechanism over STARTTLS and direct TLS, channel binding, failures.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <regex>
 
 #include "harness/scenario.h"
@@ -28,9 +27,9 @@ TEST_CASE("romeo logs in with SCRAM-SHA-1 or SCRAM-SHA-256 or PLAIN via libstrop
       INFO("server offers only " << mechanism << ", transport " << transportName(transport));
       // The server offers exactly what it was configured with.
       RawClient probe;
-      LoginResult raw = probe.loginRaw(portFor(*server, transport),
-                                       transport == Transport::DirectTls, "romeo",
-                                       kRomeoPassword, mechanism, "", "probe");
+      LoginResult raw =
+          probe.loginRaw(portFor(*server, transport), transport == Transport::DirectTls, "romeo",
+                         kRomeoPassword, mechanism, "", "probe");
       CHECK(saslMechanisms(raw.features) == std::vector<std::string>{mechanism});
       CHECK(raw.success);
 
@@ -56,14 +55,15 @@ TEST_CASE("SCRAM -PLUS logins with tls-exporter and tls-server-end-point channel
         std::string resource = "plus-" + std::to_string(++attempt);
         RawClient client;
         LoginResult result =
-            client.loginRaw(portFor(*server, transport), transport == Transport::DirectTls,
-                            "romeo", kRomeoPassword, mechanism, cb_type, resource);
+            client.loginRaw(portFor(*server, transport), transport == Transport::DirectTls, "romeo",
+                            kRomeoPassword, mechanism, cb_type, resource);
         INFO("features: " << result.features);
         CHECK(result.failure == "");
         CHECK(result.success);
         CHECK(result.jid == "romeo@localhost/" + resource);
         // XEP-0440: the binding types are advertised next to the mechanisms.
-        CHECK(matches(result.features, elementPattern("sasl-channel-binding", "urn:xmpp:sasl-cb:0")));
+        CHECK(
+            matches(result.features, elementPattern("sasl-channel-binding", "urn:xmpp:sasl-cb:0")));
         CHECK(matches(result.features,
                       "<channel-binding\\s+" + attributePattern("type", "tls-exporter")));
         CHECK(matches(result.features,
@@ -82,8 +82,8 @@ TEST_CASE("the server advertises every mechanism after TLS when none are configu
   auto features = client.startTls();
   REQUIRE(features);
   auto mechanisms = saslMechanisms(*features);
-  for (const char* expected : {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256",
-                               "SCRAM-SHA-1", "PLAIN"}) {
+  for (const char* expected :
+       {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}) {
     INFO("features: " << *features);
     CHECK(contains(mechanisms, expected));
   }
@@ -97,8 +97,8 @@ TEST_CASE("channel binding that does not match the TLS session is refused", "[lo
     REQUIRE(client.connect(server->c2sPort()));
     REQUIRE(client.openStream());
     REQUIRE(client.startTls());
-    AuthResult result = client.authenticate("romeo", kRomeoPassword, "SCRAM-SHA-256-PLUS",
-                                            cb_type, {.corrupt_channel_binding = true});
+    AuthResult result = client.authenticate("romeo", kRomeoPassword, "SCRAM-SHA-256-PLUS", cb_type,
+                                            {.corrupt_channel_binding = true});
     CHECK_FALSE(result.success);
     CHECK(result.condition.rfind("harness:", 0) != 0);  // a real <failure/>, not a timeout
   }
@@ -109,8 +109,8 @@ TEST_CASE("channel binding that does not match the TLS session is refused", "[lo
   REQUIRE(client.connect(server->c2sPort()));
   REQUIRE(client.openStream());
   REQUIRE(client.startTls());
-  AuthResult result = client.authenticate("romeo", kRomeoPassword, "SCRAM-SHA-256", "",
-                                          {.claim_cb_support = true});
+  AuthResult result =
+      client.authenticate("romeo", kRomeoPassword, "SCRAM-SHA-256", "", {.claim_cb_support = true});
   CHECK_FALSE(result.success);
   CHECK(result.condition.rfind("harness:", 0) != 0);
 }

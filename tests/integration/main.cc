@@ -1,8 +1,9 @@
 // Entry point of parley_integration_tests: Catch2 plus the process-wide set-up the harness needs.
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
 #include <signal.h>
 #include <strophe.h>
+
+#include <catch2/catch.hpp>
 
 #include "harness/server.h"
 

@@ -1,8 +1,7 @@
 // Questions to the server itself: disco#info (XEP-0030), ping (XEP-0199), version
 // (XEP-0092) and time (XEP-0202).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <regex>
 
 #include "harness/scenario.h"
@@ -41,9 +40,8 @@ TEST_CASE("the server answers disco#info and ping and version and time", "[serve
   }
 
   SECTION("ping gets an empty result") {
-    auto reply =
-        romeo->request("<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>",
-                       "p1");
+    auto reply = romeo->request(
+        "<iq type='get' id='p1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>", "p1");
     REQUIRE(reply != nullptr);
     INFO(reply->xml);
     CHECK(reply->type == "result");

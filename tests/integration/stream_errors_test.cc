@@ -1,7 +1,6 @@
 // Bad input on a client stream (RFC 6120 §4.9): the precise stream error, the close, and
 // everyone else carrying on.
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 #include "harness/scenario.h"
@@ -14,14 +13,28 @@ bool matches(const std::string& text, const std::string& pattern) {
   return std::regex_search(text, std::regex(pattern));
 }
 
-// Reads the stream error with CONDITION, then expects </stream:stream> and the TCP close.
-void expectStreamError(RawClient& client, const std::string& condition) {
-  auto error = client.readUntilRegex(streamErrorPattern(condition));
+// Reads the stream error with one of CONDITIONS, then expects </stream:stream> and the TCP
+// close. Returns the condition seen.
+std::string expectStreamError(RawClient& client, const std::vector<std::string>& conditions) {
+  std::string alternatives;
+  for (const auto& condition : conditions) {
+    alternatives += (alternatives.empty() ? "" : "|") + streamErrorPattern(condition);
+  }
+  auto error = client.readUntilRegex(alternatives);
+  INFO("expected one of: " << alternatives);
   INFO("received: " << client.received());
   REQUIRE(error);
   CHECK(matches(*error, "<stream:error>"));
   CHECK(client.readUntil("</stream:stream>"));
   CHECK(client.waitClosed());
+  for (const auto& condition : conditions) {
+    if (matches(*error, streamErrorPattern(condition))) return condition;
+  }
+  return "";
+}
+
+void expectStreamError(RawClient& client, const std::string& condition) {
+  expectStreamError(client, std::vector<std::string>{condition});
 }
 
 // Romeo logs in with the raw client (so he can then misbehave byte by byte).
@@ -34,13 +47,18 @@ void rawLogin(RawClient& client, const ParleyServer& server, const std::string& 
 
 TEST_CASE("malformed XML ends that stream with not-well-formed and others carry on",
           "[stream-errors][xml]") {
-  // Each input is broken XML once it follows an open stream.
-  auto input = GENERATE(as<std::string>{},
-                        "<message to='juliet@localhost'><body>oops</message>",  // end tag
-                        "<message to='juliet@localhost'><body>&bogus;</body></message>",
-                        "<message to=juliet@localhost><body>x</body></message>",  // quotes
-                        "<message a='1' a='2'/>",                                 // duplicate
-                        "<message><body>\xFF\xFE</body></message>");              // bad UTF-8
+  // Each input is broken XML once it follows an open stream. An undefined entity is also
+  // a restricted XML feature (RFC 6120 §11.1), so either condition is right for it.
+  using Case = std::pair<std::string, std::vector<std::string>>;
+  const std::vector<std::string> kNotWellFormed = {"not-well-formed"};
+  auto [input, conditions] = GENERATE_REF(values<Case>({
+      {"<message to='juliet@localhost'><body>oops</message>", kNotWellFormed},    // end tag
+      {"<message to=juliet@localhost><body>x</body></message>", kNotWellFormed},  // quotes
+      {"<message a='1' a='2'/>", kNotWellFormed},                                 // duplicate
+      {"<message><body>\xFF\xFE</body></message>", kNotWellFormed},               // bad UTF-8
+      {"<message to='juliet@localhost'><body>&bogus;</body></message>",
+       {"not-well-formed", "restricted-xml"}},
+  }));
   auto server = startServer();
   auto romeo = login(*server, "romeo", "balcony");
   auto juliet = login(*server, "juliet", "garden");
@@ -49,13 +67,28 @@ TEST_CASE("malformed XML ends that stream with not-well-formed and others carry 
   rawLogin(mercutio_like, *server, "raw");
   INFO("sending: " << input);
   REQUIRE(mercutio_like.send(input));
-  expectStreamError(mercutio_like, "not-well-formed");
+  expectStreamError(mercutio_like, conditions);
 
   romeo->sendMessage("juliet@localhost/garden", "still there?");
   auto got = juliet->waitFor(messageWithBody("still there?"));
   REQUIRE(got != nullptr);
   juliet->sendMessage("romeo@localhost/balcony", "still here");
   CHECK(romeo->waitFor(messageWithBody("still here")) != nullptr);
+}
+
+TEST_CASE("restricted XML features end the stream with restricted-xml", "[stream-errors][xml]") {
+  // RFC 6120 §11.1: no comments, processing instructions, DTDs or entity declarations.
+  auto input = GENERATE(as<std::string>{},
+                        "<message to='juliet@localhost'><!-- hello --><body>x</body></message>",
+                        "<message to='juliet@localhost'><?pi data?><body>x</body></message>");
+  auto server = startServer();
+  auto juliet = login(*server, "juliet", "garden");
+  RawClient romeo;
+  rawLogin(romeo, *server, "raw");
+  INFO("sending: " << input);
+  REQUIRE(romeo.send(input));
+  expectStreamError(romeo, "restricted-xml");
+  CHECK(juliet->syncWithServer());  // the server carries on
 }
 
 TEST_CASE("malformed XML before authentication gets not-well-formed too", "[stream-errors][xml]") {
@@ -95,29 +128,33 @@ TEST_CASE("stream header errors: unknown host and bad namespaces", "[stream-erro
   SECTION("unknown 'to' host -> host-unknown") {
     RawClient client;
     REQUIRE(client.connect(server->c2sPort()));
-    REQUIRE(client.send("<?xml version='1.0'?><stream:stream to='nosuch.example' version='1.0' "
-                        "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"));
+    REQUIRE(
+        client.send("<?xml version='1.0'?><stream:stream to='nosuch.example' version='1.0' "
+                    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"));
     expectStreamError(client, "host-unknown");
   }
   SECTION("wrong stream namespace -> invalid-namespace") {
     RawClient client;
     REQUIRE(client.connect(server->c2sPort()));
-    REQUIRE(client.send("<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
-                        "xmlns='jabber:client' xmlns:stream='http://wrong.example/streams'>"));
+    REQUIRE(
+        client.send("<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
+                    "xmlns='jabber:client' xmlns:stream='http://wrong.example/streams'>"));
     expectStreamError(client, "invalid-namespace");
   }
   SECTION("server content namespace on a client port -> invalid-namespace") {
     RawClient client;
     REQUIRE(client.connect(server->c2sPort()));
-    REQUIRE(client.send("<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
-                        "xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'>"));
+    REQUIRE(
+        client.send("<?xml version='1.0'?><stream:stream to='localhost' version='1.0' "
+                    "xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'>"));
     expectStreamError(client, "invalid-namespace");
   }
   SECTION("unknown host over direct TLS -> host-unknown") {
     RawClient client;
     REQUIRE(client.connect(server->directTlsPort(), /*direct_tls=*/true));
-    REQUIRE(client.send("<?xml version='1.0'?><stream:stream to='nosuch.example' version='1.0' "
-                        "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"));
+    REQUIRE(
+        client.send("<?xml version='1.0'?><stream:stream to='nosuch.example' version='1.0' "
+                    "xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"));
     expectStreamError(client, "host-unknown");
   }
 }
@@ -131,8 +168,8 @@ TEST_CASE("an unauthenticated stream is closed after auth_timeout", "[stream-err
   RawClient idle;
   REQUIRE(idle.connect(server->c2sPort()));
   REQUIRE(idle.openStream());
-  auto error = idle.readUntilRegex(streamErrorPattern("connection-timeout"),
-                                   std::chrono::seconds(3));
+  auto error =
+      idle.readUntilRegex(streamErrorPattern("connection-timeout"), std::chrono::seconds(3));
   INFO("received: " << idle.received());
   REQUIRE(error);
   CHECK(idle.readUntil("</stream:stream>"));

@@ -98,7 +98,9 @@ bool RawClient::handshake(bool send_alpn) {
     int rc = SSL_connect(ssl_);
     if (rc == 1) return true;
     int error = SSL_get_error(ssl_, rc);
-    short events = error == SSL_ERROR_WANT_READ ? POLLIN : error == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    short events = error == SSL_ERROR_WANT_READ    ? POLLIN
+                   : error == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                   : 0;
     if (events == 0 || !waitFd(events, deadline)) {
       ERR_clear_error();
       return false;
@@ -119,8 +121,9 @@ bool RawClient::send(const std::string& data) {
         continue;
       }
       int error = SSL_get_error(ssl_, rc);
-      short events =
-          error == SSL_ERROR_WANT_READ ? POLLIN : error == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+      short events = error == SSL_ERROR_WANT_READ    ? POLLIN
+                     : error == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                     : 0;
       if (events == 0 || !waitFd(events, deadline)) return false;
     } else {
       ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
@@ -218,8 +221,8 @@ std::string RawClient::tlsExporter() const {
   if (ssl_ == nullptr) return "";
   static const char kLabel[] = "EXPORTER-Channel-Binding";
   unsigned char out[32];
-  if (SSL_export_keying_material(ssl_, out, sizeof out, kLabel, sizeof kLabel - 1, nullptr, 0,
-                                 0) != 1) {
+  if (SSL_export_keying_material(ssl_, out, sizeof out, kLabel, sizeof kLabel - 1, nullptr, 0, 0) !=
+      1) {
     return "";
   }
   return std::string(reinterpret_cast<const char*>(out), sizeof out);
@@ -367,7 +370,8 @@ std::optional<std::string> RawClient::restartAndBind(const std::string& resource
   auto features = openStream();
   if (!features) return std::nullopt;
   if (!send("<iq type='set' id='bind-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-            "<resource>" + xmlEscape(resource) + "</resource></bind></iq>")) {
+            "<resource>" +
+            xmlEscape(resource) + "</resource></bind></iq>")) {
     return std::nullopt;
   }
   auto reply = readUntilRegex("<iq[^>]*/>|<iq[^>]*>[\\s\\S]*?</iq>");
@@ -377,8 +381,9 @@ std::optional<std::string> RawClient::restartAndBind(const std::string& resource
   std::string bound = jid[1].str();
   // RFC 3921 legacy session: harmless when offered as optional, required by old clients.
   if (features->find("<session") != std::string::npos) {
-    send("<iq type='set' id='session-1'><session "
-         "xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
+    send(
+        "<iq type='set' id='session-1'><session "
+        "xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
     if (!readUntilRegex("<iq[^>]*/>|<iq[^>]*>[\\s\\S]*?</iq>")) return std::nullopt;
   }
   return bound;

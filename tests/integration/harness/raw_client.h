@@ -29,9 +29,9 @@ struct AuthResult {
 
 struct LoginResult {
   bool success = false;
-  std::string jid;          // the bound full JID
-  std::string failure;      // SASL condition or a description of the step that failed
-  std::string features;     // the stream features received after TLS, before SASL
+  std::string jid;       // the bound full JID
+  std::string failure;   // SASL condition or a description of the step that failed
+  std::string features;  // the stream features received after TLS, before SASL
 };
 
 // One TCP connection to 127.0.0.1. Everything read is kept in received(); reads consume

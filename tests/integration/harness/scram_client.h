@@ -14,8 +14,7 @@ class ScramClient {
   // client supports binding but believes the server does not; RFC 5802 §6).
   // CB_TYPE set ("tls-exporter", "tls-server-end-point"): "p=CB_TYPE" with CB_DATA.
   ScramClient(ScramHash hash, std::string user, std::string password, std::string cb_type = "",
-              std::string cb_data = "", bool claim_cb_support = false,
-              std::string nonce = "");
+              std::string cb_data = "", bool claim_cb_support = false, std::string nonce = "");
 
   // client-first-message (with GS2 header).
   std::string clientFirst() const;

@@ -22,7 +22,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 namespace parley::integration {
 namespace {
@@ -285,8 +284,8 @@ bool ParleyServer::prepareDirectory() {
   for (const auto& [user, password] : options_.users) {
     CommandResult add = ctl({"adduser", user + "@" + kDomain}, password + "\n");
     if (add.exit_status != 0) {
-      reportFailure("parleyctl adduser " + user + " failed (" +
-                    std::to_string(add.exit_status) + "): " + add.output);
+      reportFailure("parleyctl adduser " + user + " failed (" + std::to_string(add.exit_status) +
+                    "): " + add.output);
       return false;
     }
   }
@@ -302,8 +301,8 @@ bool ParleyServer::start() {
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (launch()) return true;
     std::string tail = logTail(20);
-    bool port_race = tail.find("in use") != std::string::npos ||
-                     tail.find("EADDRINUSE") != std::string::npos;
+    bool port_race =
+        tail.find("in use") != std::string::npos || tail.find("EADDRINUSE") != std::string::npos;
     if (!port_race) break;
   }
   failed_ = true;

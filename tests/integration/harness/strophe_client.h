@@ -32,16 +32,16 @@ struct XmlNode {
 struct ReceivedStanza {
   std::string xml;  // as libstrophe serialized it
   std::string name, type, from, to, id;
-  std::string body;      // text of <body/>, empty if none
+  std::string body;  // text of <body/>, empty if none
   bool has_body = false;
   XmlNode tree;
 };
 
 struct ClientOptions {
   uint16_t port = 0;
-  bool direct_tls = false;     // XEP-0368: TLS from the first byte (XMPP_CONN_FLAG_LEGACY_SSL)
-  bool trust_tls = true;       // accept the self-signed test certificate
-  bool mandatory_tls = true;   // refuse to log in without TLS
+  bool direct_tls = false;         // XEP-0368: TLS from the first byte (XMPP_CONN_FLAG_LEGACY_SSL)
+  bool trust_tls = true;           // accept the self-signed test certificate
+  bool mandatory_tls = true;       // refuse to log in without TLS
   bool stream_management = false;  // XEP-0198 off unless a test wants it
   std::chrono::milliseconds timeout = std::chrono::seconds(10);
 };
@@ -60,13 +60,12 @@ class StropheClient {
 
   // Connects to 127.0.0.1:options.port as JID and waits until the session is bound
   // (libstrophe's CONNECT event) or failed. True on success.
-  bool connect(const std::string& jid, const std::string& password,
-               const ClientOptions& options);
+  bool connect(const std::string& jid, const std::string& password, const ClientOptions& options);
 
   // Queues raw XML for sending (it goes out on the next pump).
   void send(const std::string& xml);
-  void sendMessage(const std::string& to, const std::string& body,
-                   const std::string& type = "chat", const std::string& id = "");
+  void sendMessage(const std::string& to, const std::string& body, const std::string& type = "chat",
+                   const std::string& id = "");
   void sendPresence(int priority);
   // Sends an iq to the server and waits for its answer (any type): every stanza this
   // client sent before has then been processed by the server. False on timeout.
@@ -86,6 +85,8 @@ class StropheClient {
 
   // Every stanza received so far, in order (consumed ones included).
   const std::deque<ReceivedStanza>& received() const { return received_; }
+  // Every stanza received so far as XML, one per line: for INFO() when a wait fails.
+  std::string transcript() const;
   // Stanzas not yet consumed by waitFor that satisfy PREDICATE.
   std::vector<const ReceivedStanza*> pending(const Predicate& predicate) const;
 

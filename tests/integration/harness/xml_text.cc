@@ -13,12 +13,23 @@ std::string xmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\'': out += "&apos;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -60,8 +71,8 @@ std::string regexLiteral(std::string_view text) {
 }
 
 std::string attributePattern(std::string_view name, std::string_view value) {
-  return regexLiteral(name) + "\\s*=\\s*(?:'" + regexLiteral(value) + "'|\"" +
-         regexLiteral(value) + "\")";
+  return regexLiteral(name) + "\\s*=\\s*(?:'" + regexLiteral(value) + "'|\"" + regexLiteral(value) +
+         "\")";
 }
 
 std::string elementPattern(std::string_view name, std::string_view xmlns) {

@@ -2,7 +2,6 @@
 #include "auth/base64.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 namespace parley::auth {
@@ -10,8 +9,13 @@ namespace {
 
 TEST_CASE("base64 RFC 4648 §10 vectors", "[auth][base64]") {
   const std::pair<const char*, const char*> cases[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : cases) {
     CHECK(base64Encode(plain) == encoded);

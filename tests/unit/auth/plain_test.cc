@@ -2,14 +2,12 @@
 #include "auth/plain.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 namespace parley::auth {
 namespace {
 
-std::string message(std::string_view authzid, std::string_view authcid,
-                    std::string_view password) {
+std::string message(std::string_view authzid, std::string_view authcid, std::string_view password) {
   std::string out(authzid);
   out.push_back('\0');
   out += authcid;
@@ -42,15 +40,15 @@ TEST_CASE("PLAIN messages that are malformed", "[auth][plain]") {
       "",
       std::string("juliet"),
       std::string("\0juliet", 7),
-      message("", "", "password"),                   // empty authcid
-      message("", "juliet", ""),                     // empty password
-      message("", "juliet", "pass") + '\0',          // a third NUL
+      message("", "", "password"),                    // empty authcid
+      message("", "juliet", ""),                      // empty password
+      message("", "juliet", "pass") + '\0',           // a third NUL
       message("", "juliet", std::string("a\0b", 3)),  // NUL in the password
-      message("", "jul\xC3\x28iet", "x"),            // bad UTF-8 in authcid
-      message("\xFF", "juliet", "x"),                // bad UTF-8 in authzid
-      message("", "juliet", "\xC0\xAF"),             // overlong in password
-      message("", "jul\x01iet", "x"),                // control character (SASLprep)
-      message("", "\xC2\xAD", "x"),                  // authcid prepares to nothing
+      message("", "jul\xC3\x28iet", "x"),             // bad UTF-8 in authcid
+      message("\xFF", "juliet", "x"),                 // bad UTF-8 in authzid
+      message("", "juliet", "\xC0\xAF"),              // overlong in password
+      message("", "jul\x01iet", "x"),                 // control character (SASLprep)
+      message("", "\xC2\xAD", "x"),                   // authcid prepares to nothing
       message("", std::string(kMaxPlainFieldSize + 1, 'a'), "x"),
       message("", "juliet", std::string(kMaxPlainFieldSize + 1, 'p')),
   };

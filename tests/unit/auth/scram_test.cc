@@ -2,7 +2,6 @@
 #include "auth/scram.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "auth/base64.h"
@@ -33,8 +32,7 @@ TEST_CASE("RFC 5802 §5 SCRAM-SHA-1 vector", "[auth][scram]") {
 
   const auto server_first = server.serverFirst(credentials);
   REQUIRE(server_first.hasValue());
-  CHECK(*server_first ==
-        "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096");
+  CHECK(*server_first == "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096");
 
   const auto client_final = client.clientFinal(*server_first);
   REQUIRE(client_final.hasValue());
@@ -171,16 +169,18 @@ TEST_CASE("SCRAM client-first parsing", "[auth][scram]") {
   };
   const Case cases[] = {
       {"n,,n=user,r=abc", "user", {}},
-      {"n,,n=us=2Cer=3D,r=abc", "us,er=", {}},           // saslname escapes
-      {"n,,n=user,r=abc,x=ext,y=more", "user", {}},      // unknown extensions are ignored
-      {"n,,n=jul\xC2\xADiet,r=abc", "juliet", {}},        // SASLprep
+      {"n,,n=us=2Cer=3D,r=abc", "us,er=", {}},       // saslname escapes
+      {"n,,n=user,r=abc,x=ext,y=more", "user", {}},  // unknown extensions are ignored
+      {"n,,n=jul\xC2\xADiet,r=abc", "juliet", {}},   // SASLprep
       {"n,a=juliet@example.com,n=juliet,r=abc", "juliet", {}},
       {"n,,n=us=2cer,r=abc", nullptr, SaslError::MalformedRequest},  // escapes are upper case
       {"n,,n=us=er,r=abc", nullptr, SaslError::MalformedRequest},
       {"n,,n=user=,r=abc", nullptr, SaslError::MalformedRequest},
       {"n,,n=,r=abc", nullptr, SaslError::MalformedRequest},
       {"n,,n=user,r=", nullptr, SaslError::MalformedRequest},
-      {"n,,n=user,r=a\x01" "c", nullptr, SaslError::MalformedRequest},
+      {"n,,n=user,r=a\x01"
+       "c",
+       nullptr, SaslError::MalformedRequest},
       {"n,,n=user", nullptr, SaslError::MalformedRequest},
       {"n,,r=abc,n=user", nullptr, SaslError::MalformedRequest},
       {"n,,m=ext,n=user,r=abc", nullptr, SaslError::MalformedRequest},  // reserved-mext
@@ -188,7 +188,7 @@ TEST_CASE("SCRAM client-first parsing", "[auth][scram]") {
       {"n,,n=user,r=abc,1=x", nullptr, SaslError::MalformedRequest},
       {"n,,n=jul\x01iet,r=abc", nullptr, SaslError::MalformedRequest},  // SASLprep refuses
       {"n,,n=\xC3\x28,r=abc", nullptr, SaslError::MalformedRequest},    // not UTF-8
-      {"n,n=user,r=abc", nullptr, SaslError::MalformedRequest},          // no authzid slot
+      {"n,n=user,r=abc", nullptr, SaslError::MalformedRequest},         // no authzid slot
       {"n,x=juliet,n=user,r=abc", nullptr, SaslError::MalformedRequest},
       {"n,a=,n=user,r=abc", nullptr, SaslError::MalformedRequest},
       {"n,a=a=b,n=user,r=abc", nullptr, SaslError::MalformedRequest},
@@ -237,8 +237,8 @@ TEST_CASE("SCRAM gs2 channel binding flags", "[auth][scram]") {
   }
   SECTION("unknown or unavailable channel binding types") {
     for (const char* message :
-         {"p=tls-unique,,n=user,r=abc", "p=tls-server-end-point,,n=user,r=abc",
-          "p=,,n=user,r=abc", "p=TLS-EXPORTER,,n=user,r=abc"}) {
+         {"p=tls-unique,,n=user,r=abc", "p=tls-server-end-point,,n=user,r=abc", "p=,,n=user,r=abc",
+          "p=TLS-EXPORTER,,n=user,r=abc"}) {
       INFO(message);
       ScramServer server(HashAlg::Sha256, true, exporterOnly);
       CHECK(server.parseClientFirst(message).error() == SaslError::MalformedRequest);
@@ -344,16 +344,16 @@ TEST_CASE("SCRAM client refusals", "[auth][scram]") {
   CHECK(final_for("r=abcdef,s=QSXCR+Q6sek8bf92,i=-1").error() == SaslError::MalformedRequest);
   CHECK(final_for("r=abcdef,s=QSXCR+Q6sek8bf92,i=99999999999").error() ==
         SaslError::MalformedRequest);
-  CHECK(final_for("m=x,r=abcdef,s=QSXCR+Q6sek8bf92,i=4096").error() ==
-        SaslError::MalformedRequest);
+  CHECK(final_for("m=x,r=abcdef,s=QSXCR+Q6sek8bf92,i=4096").error() == SaslError::MalformedRequest);
   CHECK(final_for("e=other-error").error() == SaslError::MalformedRequest);
 
   ScramClient client(HashAlg::Sha1, "user", "pencil", {.nonce = "fyko+d2lbbFgONRv9qkxdawL"});
   (void)client.clientFirst();
   CHECK(client.verifyServerFinal("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=").error() ==
         SaslError::NotAuthorized);  // before clientFinal
-  REQUIRE(client.clientFinal("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
-                             "s=QSXCR+Q6sek8bf92,i=4096")
+  REQUIRE(client
+              .clientFinal("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
+                           "s=QSXCR+Q6sek8bf92,i=4096")
               .hasValue());
   CHECK(client.verifyServerFinal("e=invalid-proof").error() == SaslError::NotAuthorized);
   CHECK(client.verifyServerFinal("v=rmF9pqV8S7suAoZWja4dJRkFsKQ").error() ==

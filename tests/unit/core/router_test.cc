@@ -20,9 +20,10 @@ using namespace std::chrono_literals;
 // Records what the router delivers. Lives on its worker like a real session.
 class FakeSession final : public Session {
  public:
-  void deliver(const xmpp::StanzaPtr& stanza) override {
+  bool deliver(const xmpp::StanzaPtr& stanza) override {
     std::lock_guard lock(mutex);
     received.push_back(xml::toString(*stanza, "jabber:client"));
+    return true;
   }
   void closeWithStreamError(xmpp::StreamErrorCondition condition, std::string_view) override {
     std::lock_guard lock(mutex);

@@ -26,6 +26,13 @@ AccountRecord makeRecord(char fill, int64_t created = 1700000000) {
   return record;
 }
 
+// writeSync, requiring success (and showing the error if not).
+void requireWrite(Writer& writer, WriteBatch batch) {
+  auto written = writer.writeSync(std::move(batch));
+  INFO((written ? std::string() : written.error().message));
+  REQUIRE(written.hasValue());
+}
+
 std::unique_ptr<Storage> openStorage(const TempDir& dir) {
   auto storage = Storage::open(dir.path() / "var");
   REQUIRE(storage.hasValue());
@@ -40,7 +47,7 @@ Outcome wait(Call&& call) {
   auto caller = std::this_thread::get_id();
   call([&promise, caller](Outcome outcome) {
     CHECK(std::this_thread::get_id() != caller);
-    promise.set_value(std::move(outcome));
+    promise.set_value(outcome);
   });
   return promise.get_future().get();
 }
@@ -233,7 +240,7 @@ TEST_CASE("accounts: a corrupt record is unreadable, not fatal", "[storage][acco
       GENERATE_COPY(""s, "\x01"s, "\x09garbage"s, good.substr(0, good.size() - 3), good + "!");
   WriteBatch corrupt;
   corrupt.put(*db, makeKey({"h", "ann"}), value);
-  REQUIRE(storage->writer().writeSync(std::move(corrupt)).hasValue());
+  requireWrite(storage->writer(), std::move(corrupt));
 
   CHECK(accounts.get("h", "ann") == std::nullopt);
   CHECK(accounts.exists("h", "ann"));  // still there: it cannot be registered over

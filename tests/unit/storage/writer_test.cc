@@ -60,6 +60,13 @@ struct Fixture {
   Db db;
 };
 
+// writeSync, requiring success (and showing the error if not).
+void requireWrite(Writer& writer, WriteBatch batch) {
+  auto written = writer.writeSync(std::move(batch));
+  INFO((written ? std::string() : written.error().message));
+  REQUIRE(written.hasValue());
+}
+
 WriteBatch putBatch(Db db, std::string_view key, std::string_view value) {
   WriteBatch batch;
   batch.put(db, key, value);
@@ -91,6 +98,7 @@ std::vector<Result<void>> writeAsOneGroup(Writer& writer, std::vector<WriteBatch
   }
   release.set_value();
   std::vector<Result<void>> results;
+  results.reserve(futures.size());
   for (auto& future : futures) results.push_back(future.get());
   // The blocker's transaction, then at least one more for the group.
   CHECK(writer.stats().transactions >= transactions_before + 2);
@@ -126,7 +134,7 @@ TEST_CASE("environment: created private, reports errors", "[storage][lmdb]") {
 
 TEST_CASE("writer: put, get, delete", "[storage][writer]") {
   Fixture f;
-  REQUIRE(f.writer->writeSync(putBatch(f.db, "k1", "v1")).hasValue());
+  requireWrite(*f.writer, putBatch(f.db, "k1", "v1"));
   CHECK(f.read("k1") == "v1");
   CHECK(f.read("k2") == std::nullopt);
 
@@ -135,14 +143,14 @@ TEST_CASE("writer: put, get, delete", "[storage][writer]") {
   batch.put(f.db, "k1", "v1b");  // later operations win
   batch.del(f.db, "absent");     // deleting what is not there is fine
   batch.put(f.db, "bin\0key"s, "\0\xff"s);
-  REQUIRE(f.writer->writeSync(std::move(batch)).hasValue());
+  requireWrite(*f.writer, std::move(batch));
   CHECK(f.read("k1") == "v1b");
   CHECK(f.read("k2") == "v2");
   CHECK(f.read("bin\0key"s) == "\0\xff"s);
 
   WriteBatch removal;
   removal.del(f.db, "k1");
-  REQUIRE(f.writer->writeSync(std::move(removal)).hasValue());
+  requireWrite(*f.writer, std::move(removal));
   CHECK(f.read("k1") == std::nullopt);
   CHECK(f.read("k2") == "v2");
 
@@ -166,12 +174,12 @@ TEST_CASE("writer: delete-prefix removes exactly the delimited prefix", "[storag
   }
   setup.put(f.db, makeKey({"h", "ann"}), "account");  // no trailing delimiter: not "under" ann
   setup.put(f.db, makeKey({"other", "ann", "1"}), "v");
-  REQUIRE(f.writer->writeSync(std::move(setup)).hasValue());
+  requireWrite(*f.writer, std::move(setup));
   REQUIRE(f.keys(makePrefix({"h", "ann"})).size() == 3000);
 
   WriteBatch removal;
   removal.delPrefix(f.db, makePrefix({"h", "ann"}));
-  REQUIRE(f.writer->writeSync(std::move(removal)).hasValue());
+  requireWrite(*f.writer, std::move(removal));
   CHECK(f.keys(makePrefix({"h", "ann"})).empty());
   CHECK(f.keys(makePrefix({"h", "anna"})).size() == 3000);
   CHECK(f.keys(makePrefix({"h", "an"})).size() == 3000);
@@ -188,7 +196,7 @@ TEST_CASE("writer: delete-prefix removes exactly the delimited prefix", "[storag
       deleted = *n;
       return {};
     });
-    REQUIRE(f.writer->writeSync(std::move(counted)).hasValue());
+    requireWrite(*f.writer, std::move(counted));
     CHECK(deleted == 3000);
   }
 }
@@ -197,18 +205,20 @@ TEST_CASE("writer: 1000 batches from 4 threads, every done exactly once", "[stor
   Fixture f;
   constexpr int kThreads = 4;
   constexpr int kPerThread = 250;
-  std::vector<std::atomic<int>> calls(kThreads * kPerThread);
+  constexpr size_t kTotal = size_t{kThreads} * kPerThread;
+  std::vector<std::atomic<int>> calls(kTotal);
   std::atomic<int> failures{0};
   std::promise<void> all_done;
-  std::atomic<int> remaining{kThreads * kPerThread};
+  std::atomic<size_t> remaining{kTotal};
 
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         int id = t * kPerThread + i;
         std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
-        f.writer->submit(putBatch(f.db, key, std::to_string(id)), [&, id](Result<void> r) {
+        f.writer->submit(putBatch(f.db, key, std::to_string(id)), [&, id](const Result<void>& r) {
           if (!r) failures.fetch_add(1);
           calls[id].fetch_add(1);
           if (remaining.fetch_sub(1) == 1) all_done.set_value();
@@ -231,13 +241,14 @@ TEST_CASE("writer: 1000 batches from 4 threads, every done exactly once", "[stor
     }
   }
   auto stats = f.writer->stats();
-  CHECK(stats.batches == kThreads * kPerThread);
+  CHECK(stats.batches == kTotal);
   CHECK(stats.transactions <= stats.batches);
 }
 
 TEST_CASE("writer: queued batches share one transaction", "[storage][writer]") {
   Fixture f;
   std::vector<WriteBatch> batches;
+  batches.reserve(100);
   for (int i = 0; i < 100; ++i) batches.push_back(putBatch(f.db, "k" + std::to_string(i), "v"));
   const uint64_t before = f.writer->stats().transactions;
   auto results = writeAsOneGroup(*f.writer, std::move(batches));
@@ -274,10 +285,10 @@ TEST_CASE("writer: a failing batch does not fail its group", "[storage][writer]"
 
 TEST_CASE("writer: apply callbacks check and write atomically", "[storage][writer]") {
   Fixture f;
-  REQUIRE(f.writer->writeSync(putBatch(f.db, "taken", "x")).hasValue());
+  requireWrite(*f.writer, putBatch(f.db, "taken", "x"));
 
   // Puts `key` and `key`-side unless `key` exists: the side write must vanish on refusal.
-  auto createIfAbsent = [&f](std::string key) {
+  auto create_if_absent = [&f](const std::string& key) {
     WriteBatch batch;
     batch.setApply([db = f.db, key](WriteTxnView& txn) -> Result<void> {
       auto side = txn.put(db, key + "-side", "1");
@@ -292,9 +303,9 @@ TEST_CASE("writer: apply callbacks check and write atomically", "[storage][write
   };
 
   std::vector<WriteBatch> batches;
-  batches.push_back(createIfAbsent("fresh"));
-  batches.push_back(createIfAbsent("taken"));
-  batches.push_back(createIfAbsent("fresh"));  // sees the first one's write in the same group
+  batches.push_back(create_if_absent("fresh"));
+  batches.push_back(create_if_absent("taken"));
+  batches.push_back(create_if_absent("fresh"));  // sees the first one's write in the same group
   batches.push_back(putBatch(f.db, "plain", "p"));
   WriteBatch thrower;
   thrower.setApply([](WriteTxnView&) -> Result<void> { throw std::runtime_error("boom"); });
@@ -319,7 +330,7 @@ TEST_CASE("writer: stop drains the queue, later submits fail at once", "[storage
   Fixture f;
   std::atomic<int> succeeded{0};
   for (int i = 0; i < 200; ++i) {
-    f.writer->submit(putBatch(f.db, "k" + std::to_string(i), "v"), [&](Result<void> r) {
+    f.writer->submit(putBatch(f.db, "k" + std::to_string(i), "v"), [&](const Result<void>& r) {
       if (r) succeeded.fetch_add(1);
     });
   }
@@ -349,7 +360,7 @@ TEST_CASE("writer: data survives closing and reopening", "[storage][writer]") {
     REQUIRE(db.hasValue());
     WriteBatch batch;
     for (int i = 0; i < 50; ++i) batch.put(*db, "k" + std::to_string(i), std::to_string(i));
-    REQUIRE((*writer)->writeSync(std::move(batch)).hasValue());
+    requireWrite(**writer, std::move(batch));
   }
   auto env = Environment::open(dir.path());
   REQUIRE(env.hasValue());

@@ -1,7 +1,7 @@
 // Unit tests for the stanza tree: attributes, children, text and deep copies.
-#include <catch2/catch.hpp>
-
 #include "xml/element.h"
+
+#include <catch2/catch.hpp>
 
 namespace parley::xml {
 namespace {

@@ -1,8 +1,9 @@
 // Unit tests for the serializer: escaping, round trips, and where xmlns is written.
+#include "xml/serializer.h"
+
 #include <catch2/catch.hpp>
 
 #include "xml/namespaces.h"
-#include "xml/serializer.h"
 
 namespace parley::xml {
 namespace {
@@ -40,8 +41,8 @@ TEST_CASE("serialize writes xmlns only where the namespace changes", "[xml][seri
   CHECK(toString(message, ns::kClient) ==
         "<message to='juliet@example.com' xml:lang='en'><body>hi</body>"
         "<x xmlns='jabber:x:data'><field var='FORM_TYPE'/><unqualified xmlns=''/></x></message>");
-  CHECK(toString(message, ns::kServer).starts_with(
-      "<message xmlns='jabber:client' to='juliet@example.com'"));
+  CHECK(toString(message, ns::kServer)
+            .starts_with("<message xmlns='jabber:client' to='juliet@example.com'"));
   CHECK(toString(message).starts_with("<message xmlns='jabber:client' "));
 
   std::string out = "prefix:";
@@ -62,6 +63,19 @@ TEST_CASE("serialize skips xmlns attributes and prefixes namespaced ones", "[xml
   CHECK(reparsed->attr("{urn:a}one") == "1");
   CHECK(reparsed->attr("{urn:b}two") == "2");
   CHECK(reparsed->attr("plain") == "3");
+  CHECK(toString(*reparsed, ns::kClient) == xml);
+}
+
+TEST_CASE("serialize keeps the xml prefix for elements in the xml namespace", "[xml][serializer]") {
+  auto odd = parseElement("<a xmlns='urn:a'><xml:b><c/></xml:b></a>");
+  REQUIRE(odd);
+  const Element* b = odd->child("b", ns::kXml);
+  REQUIRE(b != nullptr);
+  CHECK(b->child("c", "urn:a") != nullptr);
+  const std::string xml = toString(*odd, ns::kClient);
+  CHECK(xml == "<a xmlns='urn:a'><xml:b><c/></xml:b></a>");
+  auto reparsed = parseElement(xml);
+  REQUIRE(reparsed);
   CHECK(toString(*reparsed, ns::kClient) == xml);
 }
 

@@ -1,6 +1,7 @@
 // Unit tests for the XML stream parser: splits, namespaces, restricted XML, limits, restarts.
-#include <catch2/catch.hpp>
+#include "xml/stream_parser.h"
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -9,7 +10,6 @@
 
 #include "xml/namespaces.h"
 #include "xml/serializer.h"
-#include "xml/stream_parser.h"
 
 namespace parley::xml {
 namespace {
@@ -87,8 +87,7 @@ TEST_CASE("StreamParser yields the same events however the input is split", "[xm
   StreamParser parser(whole);
   REQUIRE(parser.feed(kStream));
   REQUIRE(whole.events.size() == 6);
-  CHECK(whole.events[0] ==
-        "open to=example.com version=1.0 xml:lang=en xmlns=jabber:client");
+  CHECK(whole.events[0] == "open to=example.com version=1.0 xml:lang=en xmlns=jabber:client");
   CHECK(whole.events[1] ==
         "<features xmlns='http://etherx.jabber.org/streams'><starttls "
         "xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></features>");
@@ -229,16 +228,15 @@ TEST_CASE("StreamParser rejects bad input with the RFC 6120 error", "[xml][parse
       // §11.6: UTF-8 only.
       {"<?xml version='1.0' encoding='ISO-8859-1'?>" + std::string(kHeader),
        K::UnsupportedEncoding},
-      {"<?xml version='1.0' encoding='UTF-16'?>" + std::string(kHeader),
-       K::UnsupportedEncoding},
+      {"<?xml version='1.0' encoding='UTF-16'?>" + std::string(kHeader), K::UnsupportedEncoding},
   };
   for (const Case& c : cases) {
     CAPTURE(c.input);
     for (bool bytewise : {false, true}) {
       Recorder recorder;
       StreamParser parser(recorder);
-      auto result = bytewise ? feedSplit(parser, c.input, byteByByte(c.input.size()))
-                             : parser.feed(c.input);
+      auto result =
+          bytewise ? feedSplit(parser, c.input, byteByByte(c.input.size())) : parser.feed(c.input);
       REQUIRE_FALSE(result);
       CHECK(toString(result.error().kind) == toString(c.kind));
       CHECK_FALSE(result.error().message.empty());
@@ -292,8 +290,7 @@ TEST_CASE("StreamParser enforces the stanza size limit as bytes arrive", "[xml][
     StreamParser parser(recorder, limits);
     REQUIRE(parser.feed(withHeader(exact)));
     CHECK(recorder.stanzas.size() == 1);
-    const std::string over =
-        "<message><body>" + std::string(100 - 31, 'a') + "</body></message>";
+    const std::string over = "<message><body>" + std::string(100 - 31, 'a') + "</body></message>";
     auto result = parser.feed(over);
     REQUIRE_FALSE(result);
     CHECK(result.error().kind == ParseErrorKind::PolicyViolation);
@@ -336,6 +333,46 @@ TEST_CASE("StreamParser enforces the stanza size limit as bytes arrive", "[xml][
   }
 }
 
+TEST_CASE("StreamParser delivers a big tag dribbled byte by byte without delay", "[xml][parser]") {
+  // A start tag far above the threshold where feed() holds input back from expat.
+  const std::string value = std::string(6000, 'v') + "> \" >>" + std::string(6000, 'w');
+  const std::string stanza = "<message id='" + value + "' type=\"chat'>\"><body>b</body></message>";
+  const std::string input = withHeader(stanza + "<presence id='" + value + "'/>");
+  Recorder recorder;
+  StreamParser parser(recorder);
+  REQUIRE(parser.feed(kHeader));
+  for (size_t i = kHeader.size(); i < input.size(); ++i) {
+    REQUIRE(parser.feed(input.substr(i, 1)));
+    const size_t consumed = i + 1 - kHeader.size();
+    // Each stanza comes out the moment its last byte arrives, never later.
+    const size_t expected = consumed < stanza.size()                   ? 0
+                            : consumed < input.size() - kHeader.size() ? 1
+                                                                       : 2;
+    REQUIRE(recorder.stanzas.size() == expected);
+  }
+  CHECK(recorder.stanzas[0]->attr("id") == value);
+  CHECK(recorder.stanzas[0]->attr("type") == "chat'>");
+  CHECK(recorder.stanzas[1]->attr("id") == value);
+
+  std::mt19937 rng(99);
+  for (int round = 0; round < 20; ++round) {
+    Recorder split;
+    StreamParser split_parser(split);
+    REQUIRE(feedSplit(split_parser, input, randomSplit(rng, input.size())));
+    REQUIRE(split.events == recorder.events);
+  }
+
+  SECTION("a held tag still counts against the size limit") {
+    Limits limits;
+    limits.max_stanza_bytes = 10000;
+    Recorder limited;
+    StreamParser limited_parser(limited, limits);
+    auto result = feedSplit(limited_parser, input, byteByByte(input.size()));
+    REQUIRE_FALSE(result);
+    CHECK(result.error().kind == ParseErrorKind::PolicyViolation);
+  }
+}
+
 TEST_CASE("StreamParser enforces the depth limit", "[xml][parser]") {
   Limits limits;
   limits.max_depth = 3;
@@ -366,7 +403,8 @@ TEST_CASE("StreamParser restarts mid-buffer on requestReset", "[xml][parser]") {
       "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
       "to='example.com' version='1.0'>";
   const std::vector<std::string> auths = {
-      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldAByMG0zMA==</auth>",
+      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+      "mechanism='PLAIN'>AGp1bGlldAByMG0zMA==</auth>",
       "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'/>",
   };
   for (const std::string& auth : auths) {

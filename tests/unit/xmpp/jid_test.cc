@@ -2,7 +2,6 @@
 #include "xmpp/jid.h"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -30,12 +29,15 @@ TEST_CASE("RFC 7622 §3.5.1 valid examples", "[jid]") {
       {"juliet@example.com/foo@bar", "juliet@example.com/foo@bar"},
       {"foo\\20bar@example.com", "foo\\20bar@example.com"},
       {"fussball@example.com", "fussball@example.com"},
-      {"fu\xC3\x9F" "ball@example.com", "fu\xC3\x9F" "ball@example.com"},  // ß kept
-      {"\xCF\x80@example.com", "\xCF\x80@example.com"},                      // π
-      {"\xCE\xA3@example.com/foo", "\xCF\x83@example.com/foo"},              // Σ -> σ
-      {"\xCF\x83@example.com/foo", "\xCF\x83@example.com/foo"},              // σ
-      {"\xCF\x82@example.com/foo", "\xCF\x82@example.com/foo"},              // ς kept
-      {"king@example.com/\xE2\x99\x9A", "king@example.com/\xE2\x99\x9A"},    // ♚ in a resource
+      {"fu\xC3\x9F"
+       "ball@example.com",
+       "fu\xC3\x9F"
+       "ball@example.com"},                                                // ß kept
+      {"\xCF\x80@example.com", "\xCF\x80@example.com"},                    // π
+      {"\xCE\xA3@example.com/foo", "\xCF\x83@example.com/foo"},            // Σ -> σ
+      {"\xCF\x83@example.com/foo", "\xCF\x83@example.com/foo"},            // σ
+      {"\xCF\x82@example.com/foo", "\xCF\x82@example.com/foo"},            // ς kept
+      {"king@example.com/\xE2\x99\x9A", "king@example.com/\xE2\x99\x9A"},  // ♚ in a resource
       {"example.com", "example.com"},
       {"example.com/foobar", "example.com/foobar"},
       {"a.example.com/b@example.net", "a.example.com/b@example.net"},
@@ -101,17 +103,17 @@ TEST_CASE("More invalid JIDs", "[jid]") {
       {"ju<liet@example.com", JidError::InvalidLocalpart},
       {"ju>liet@example.com", JidError::InvalidLocalpart},
       {"ju\tliet@example.com", JidError::InvalidLocalpart},
-      {"ju\xC2\xA0liet@example.com", JidError::InvalidLocalpart},       // NBSP
-      {"ju\xE2\x80\x8Bliet@example.com", JidError::InvalidLocalpart},   // zero-width space
-      {"\xF0\x9F\x98\x80@example.com", JidError::InvalidLocalpart},     // emoji
-      {"\xEE\x80\x80@example.com", JidError::InvalidLocalpart},         // private use
-      {"\xC3\x28@example.com", JidError::InvalidLocalpart},             // bad UTF-8
-      {"\xC0\xAF@example.com", JidError::InvalidLocalpart},             // overlong '/'
-      {"\xED\xA0\x80@example.com", JidError::InvalidLocalpart},         // surrogate
+      {"ju\xC2\xA0liet@example.com", JidError::InvalidLocalpart},      // NBSP
+      {"ju\xE2\x80\x8Bliet@example.com", JidError::InvalidLocalpart},  // zero-width space
+      {"\xF0\x9F\x98\x80@example.com", JidError::InvalidLocalpart},    // emoji
+      {"\xEE\x80\x80@example.com", JidError::InvalidLocalpart},        // private use
+      {"\xC3\x28@example.com", JidError::InvalidLocalpart},            // bad UTF-8
+      {"\xC0\xAF@example.com", JidError::InvalidLocalpart},            // overlong '/'
+      {"\xED\xA0\x80@example.com", JidError::InvalidLocalpart},        // surrogate
       {"juliet@example.com/a\x01z", JidError::InvalidResourcepart},
       {"juliet@example.com/a\xE2\x80\xA8z", JidError::InvalidResourcepart},  // U+2028
-      {"juliet@example.com/\xC3", JidError::InvalidResourcepart},        // truncated UTF-8
-      {"juliet@example.com/\xC2\xAD", JidError::EmptyResourcepart},      // soft hyphen only
+      {"juliet@example.com/\xC3", JidError::InvalidResourcepart},            // truncated UTF-8
+      {"juliet@example.com/\xC2\xAD", JidError::EmptyResourcepart},          // soft hyphen only
   };
   for (const auto& c : cases) {
     INFO(c.input);
@@ -131,14 +133,19 @@ TEST_CASE("Preparation maps case, width, dots and literals", "[jid]") {
       {"JULIET@EXAMPLE.COM", "juliet@example.com"},
       {"juliet@example.com./x", "juliet@example.com/x"},
       {"juliet@example.com.", "juliet@example.com"},
-      {"\xC3\x89lise@example.com", "\xC3\xA9lise@example.com"},      // É -> é
-      {"E\xCC\x81lise@example.com", "\xC3\xA9lise@example.com"},     // E + U+0301 -> é (NFC)
-      {"\xEF\xBC\xAA" "uliet@example.com", "juliet@example.com"},    // fullwidth J
-      {"\xD0\x98\xD0\xB2\xD0\xB0\xD0\xBD@example.com", "\xD0\xB8\xD0\xB2\xD0\xB0\xD0\xBD@example.com"},
+      {"\xC3\x89lise@example.com", "\xC3\xA9lise@example.com"},   // É -> é
+      {"E\xCC\x81lise@example.com", "\xC3\xA9lise@example.com"},  // E + U+0301 -> é (NFC)
+      {"\xEF\xBC\xAA"
+       "uliet@example.com",
+       "juliet@example.com"},  // fullwidth J
+      {"\xD0\x98\xD0\xB2\xD0\xB0\xD0\xBD@example.com",
+       "\xD0\xB8\xD0\xB2\xD0\xB0\xD0\xBD@example.com"},
       {"juliet@M\xC3\x9CNCHEN.example", "juliet@m\xC3\xBCnchen.example"},
       {"juliet@xn--mnchen-3ya.example", "juliet@m\xC3\xBCnchen.example"},
       {"juliet@XN--MNCHEN-3YA.example", "juliet@m\xC3\xBCnchen.example"},
-      {"juliet@example\xE3\x80\x82" "com", "juliet@example.com"},    // U+3002 ideographic dot
+      {"juliet@example\xE3\x80\x82"
+       "com",
+       "juliet@example.com"},  // U+3002 ideographic dot
       {"juliet@192.0.2.1", "juliet@192.0.2.1"},
       {"juliet@[::1]", "juliet@[::1]"},
       {"juliet@[0:0:0:0:0:0:0:1]/r", "juliet@[::1]/r"},
@@ -161,10 +168,17 @@ TEST_CASE("Preparation maps case, width, dots and literals", "[jid]") {
 
 TEST_CASE("Preparation is idempotent", "[jid]") {
   const char* inputs[] = {
-      "Juliet@Example.COM/Balcony",   "fu\xC3\x9F" "ball@example.com", "\xCE\xA3@example.com/foo",
-      "E\xCC\x81lise@example.com",    "juliet@xn--mnchen-3ya.example", "juliet@[0::1]/x",
-      "king@example.com/\xE2\x99\x9A", "juliet@example.com/\xEF\xAC\x81",
-      "\xEF\xBC\xAA" "uliet@example.com",
+      "Juliet@Example.COM/Balcony",
+      "fu\xC3\x9F"
+      "ball@example.com",
+      "\xCE\xA3@example.com/foo",
+      "E\xCC\x81lise@example.com",
+      "juliet@xn--mnchen-3ya.example",
+      "juliet@[0::1]/x",
+      "king@example.com/\xE2\x99\x9A",
+      "juliet@example.com/\xEF\xAC\x81",
+      "\xEF\xBC\xAA"
+      "uliet@example.com",
   };
   for (const char* input : inputs) {
     INFO(input);
@@ -175,7 +189,10 @@ TEST_CASE("Preparation is idempotent", "[jid]") {
     CHECK(twice->toString() == once->toString());
     CHECK(*twice == *once);
   }
-  for (const char* local : {"Juliet", "\xCE\xA3", "fu\xC3\x9F" "ball", "\xC3\x89lise"}) {
+  for (const char* local : {"Juliet", "\xCE\xA3",
+                            "fu\xC3\x9F"
+                            "ball",
+                            "\xC3\x89lise"}) {
     const auto once = nodeprep(local);
     REQUIRE(once);
     CHECK(nodeprep(*once) == once);
@@ -185,7 +202,8 @@ TEST_CASE("Preparation is idempotent", "[jid]") {
 TEST_CASE("Localpart and domainpart are case-insensitive, resourcepart is not", "[jid]") {
   CHECK(*Jid::parse("JULIET@EXAMPLE.COM/foo") == *Jid::parse("juliet@example.com/foo"));
   CHECK(*Jid::parse("juliet@example.com/Foo") != *Jid::parse("juliet@example.com/foo"));
-  CHECK(*Jid::parse("fussball@example.com") != *Jid::parse("fu\xC3\x9F" "ball@example.com"));
+  CHECK(*Jid::parse("fussball@example.com") != *Jid::parse("fu\xC3\x9F"
+                                                           "ball@example.com"));
   CHECK(*Jid::parse("\xCE\xA3@example.com") == *Jid::parse("\xCF\x83@example.com"));
 }
 

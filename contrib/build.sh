@@ -34,6 +34,9 @@ shift
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo_root=$PWD
+# Paths under the repository are hashed relative to it, so another clone (CI's)
+# reuses this machine's ccache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$repo_root}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # A directory configured with another generator cannot be switched to Ninja in place.

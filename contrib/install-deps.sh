@@ -14,10 +14,11 @@ readonly kBuildPackages=(
 )
 # catch2: unit tests; libstrophe-dev, python3-slixmpp: integration test clients;
 # clang + libclang-rt-14-dev: libFuzzer; llvm: llvm-symbolizer for sanitizer stack traces;
-# procps, iproute2: ps/pgrep/ss for the integration tests and for debugging them.
+# procps, iproute2: ps/pgrep/ss for the integration tests and for debugging them;
+# clang-format: the formatting check.
 readonly kTestPackages=(
   catch2 libstrophe-dev python3 python3-slixmpp
-  clang libclang-rt-14-dev llvm procps iproute2
+  clang libclang-rt-14-dev llvm procps iproute2 clang-format
 )
 
 usage() {

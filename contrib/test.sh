@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs build and test dependencies, then runs the whole test suite in three builds:
+#   format  clang-format --dry-run --Werror on every C++ file in git (.clang-format)
 #   normal  build/       unit + integration tests (ctest)
 #   asan    build-asan/  the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   fuzz    build-fuzz/  clang + libFuzzer (also ASan + UBSan): xml_stream_fuzzer for 60 s on a
 #                        copy of its corpus, so the corpus in the repository is not modified
 #
-# Usage: contrib/test.sh [STAGE...]   (STAGE: normal, asan, fuzz; default: all three)
+# Usage: contrib/test.sh [STAGE...]   (STAGE: format, normal, asan, fuzz; default: all four)
 # Environment: JOBS (default: nproc), PARLEY_WERROR (ON|OFF, default OFF),
 #              FUZZ_SECONDS (default 60), BUILD_DIR (default build; the other two stages use
 #              BUILD_DIR-asan and BUILD_DIR-fuzz).
@@ -27,12 +28,12 @@ readonly kFuzzArtifacts=tests/artifacts/fuzz
 
 stages=("$@")
 if ((${#stages[@]} == 0)); then
-  stages=(normal asan fuzz)
+  stages=(format normal asan fuzz)
 fi
 for stage in "${stages[@]}"; do
   case "$stage" in
-    normal | asan | fuzz) ;;
-    *) echo "usage: $0 [normal|asan|fuzz]..." >&2; exit 2 ;;
+    format | normal | asan | fuzz) ;;
+    *) echo "usage: $0 [format|normal|asan|fuzz]..." >&2; exit 2 ;;
   esac
 done
 
@@ -65,6 +66,10 @@ runCtest() {
   ctest --test-dir "$build_dir" --output-on-failure --timeout "$kCtestTimeout" \
     --no-tests=ignore -L integration || status=1
   return "$status"
+}
+
+checkFormat() {
+  git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror
 }
 
 runFuzzer() {
@@ -105,6 +110,9 @@ record "deps" contrib/install-deps.sh --test || {
 
 for stage in "${stages[@]}"; do
   case "$stage" in
+    format)
+      record "format" checkFormat || true
+      ;;
     normal)
       if record "build" contrib/build.sh "$build_dir" -DPARLEY_TESTS=ON \
         -DPARLEY_WERROR="$werror"; then

@@ -1,6 +1,7 @@
 // XEP-0030: disco#info and disco#items for the server and for one's own account,
 // built from what the loaded modules registered, so it always tells the truth.
 #include "core/module.h"
+#include "disco_extensions.h"
 
 namespace parley::modules {
 namespace {
@@ -51,8 +52,10 @@ class Disco final : public core::Module {
 
   static Handled hostInfo(StanzaEvent& ev) {
     if (hasNode(ev)) return ev.bounce(Condition::ItemNotFound);
-    return ev.reply(
-        xmpp::resultWith(ev.element(), infoQuery(ev.host.identities(), ev.host.features())));
+    auto query = infoQuery(ev.host.identities(), ev.host.features());
+    // XEP-0128: extended forms other modules registered (contact addresses, XEP-0157).
+    for (auto& form : disco::infoExtensions(ev.host.domain())) query.addChild(std::move(form));
+    return ev.reply(xmpp::resultWith(ev.element(), std::move(query)));
   }
 
   static Handled accountInfo(StanzaEvent& ev) {
@@ -63,7 +66,8 @@ class Disco final : public core::Module {
 
   static Handled items(StanzaEvent& ev) {
     if (hasNode(ev)) return ev.bounce(Condition::ItemNotFound);
-    return ev.reply(xmpp::resultWith(ev.element(), xml::Element("query", std::string(ns::kDiscoItems))));
+    return ev.reply(
+        xmpp::resultWith(ev.element(), xml::Element("query", std::string(ns::kDiscoItems))));
   }
 };
 

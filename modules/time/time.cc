@@ -37,7 +37,8 @@ class Time final : public core::Module {
   static Handled answer(StanzaEvent& ev) {
     xml::Element time("time", std::string(ns::kTime));
     time.addChild("tzo", std::string(ns::kTime)).addText("+00:00");
-    time.addChild("utc", std::string(ns::kTime)).addText(utcStamp(std::chrono::system_clock::now()));
+    time.addChild("utc", std::string(ns::kTime))
+        .addText(utcStamp(std::chrono::system_clock::now()));
     return ev.reply(xmpp::resultWith(ev.element(), std::move(time)));
   }
 };

@@ -32,8 +32,9 @@ class Version final : public core::Module {
     query_ = std::move(query);
     ctx.addFeature(ns::kVersion);
     ctx.hook(core::events::iqGet(Addressee::Host, ns::kVersion, "query"),
-             std::function<Handled(StanzaEvent&)>(
-                 [this](StanzaEvent& ev) { return ev.reply(xmpp::resultWith(ev.element(), query_)); }));
+             std::function<Handled(StanzaEvent&)>([this](StanzaEvent& ev) {
+               return ev.reply(xmpp::resultWith(ev.element(), query_));
+             }));
     return {};
   }
 

@@ -18,20 +18,26 @@ std::string randomToken(size_t length) {
   static constexpr char kAlphabet[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::string bytes(length, '\0');
-  PARLEY_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
-                          static_cast<int>(length)) == 1);
+  PARLEY_CHECK(
+      RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(length)) == 1);
   for (auto& c : bytes) c = kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
   return bytes;
 }
 
 StreamErrorCondition streamErrorFor(xml::ParseErrorKind kind) {
   switch (kind) {
-    case xml::ParseErrorKind::NotWellFormed: return StreamErrorCondition::NotWellFormed;
-    case xml::ParseErrorKind::RestrictedXml: return StreamErrorCondition::RestrictedXml;
-    case xml::ParseErrorKind::PolicyViolation: return StreamErrorCondition::PolicyViolation;
-    case xml::ParseErrorKind::BadFormat: return StreamErrorCondition::BadFormat;
-    case xml::ParseErrorKind::UnsupportedEncoding: return StreamErrorCondition::UnsupportedEncoding;
-    case xml::ParseErrorKind::InvalidNamespace: return StreamErrorCondition::InvalidNamespace;
+    case xml::ParseErrorKind::NotWellFormed:
+      return StreamErrorCondition::NotWellFormed;
+    case xml::ParseErrorKind::RestrictedXml:
+      return StreamErrorCondition::RestrictedXml;
+    case xml::ParseErrorKind::PolicyViolation:
+      return StreamErrorCondition::PolicyViolation;
+    case xml::ParseErrorKind::BadFormat:
+      return StreamErrorCondition::BadFormat;
+    case xml::ParseErrorKind::UnsupportedEncoding:
+      return StreamErrorCondition::UnsupportedEncoding;
+    case xml::ParseErrorKind::InvalidNamespace:
+      return StreamErrorCondition::InvalidNamespace;
   }
   return StreamErrorCondition::UndefinedCondition;
 }
@@ -62,7 +68,7 @@ ClientSession::ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd
     : shared_(shared),
       worker_(worker),
       connection_(std::make_unique<net::Connection>(worker.loop(), std::move(fd), std::move(peer),
-                                                     static_cast<net::Connection::Handler&>(*this))),
+                                                    static_cast<net::Connection::Handler&>(*this))),
       parser_(*this, parserLimits(shared.server.config())) {
   ip_ = connection_->peer().ip();
   counted_ = shared_.ip_limits.tryOpen(ip_);
@@ -88,7 +94,8 @@ void ClientSession::start() {
   auto ref = this->ref();
   auto& worker = worker_;
   auth_timer_ = worker_.loop().addTimer(
-      std::chrono::duration_cast<std::chrono::milliseconds>(shared_.server.config().c2s.auth_timeout),
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          shared_.server.config().c2s.auth_timeout),
       [&worker, ref] {
         if (auto* session = static_cast<ClientSession*>(worker.find(ref))) {
           session->auth_timer_ = 0;
@@ -101,8 +108,10 @@ void ClientSession::start() {
 
 std::string ClientSession::logPrefix() const {
   std::string prefix = "c2s#" + std::to_string(ref().id);
-  if (jid_) prefix.append(" ").append(jid_->toString());
-  else prefix.append(" ").append(connection_->peer().toString());
+  if (jid_)
+    prefix.append(" ").append(jid_->toString());
+  else
+    prefix.append(" ").append(connection_->peer().toString());
   return prefix;
 }
 
@@ -152,16 +161,24 @@ void ClientSession::cleanup() {
     core::SessionEvent event{*host_, *this, *jid_};
     host_->events().fire(core::events::resourceUnbind(), event);
     log::info(logPrefix(), ": session ended");
+    if (anonymous_) {
+      // An anonymous user exists only as long as its one session.
+      host_->forgetUser(username_);
+      core::UserEvent gone{*host_, username_};
+      host_->events().fire(core::events::userDeleted(), gone);
+    }
   }
 }
 
 void ClientSession::sendHeader(std::string_view from_domain) {
   stream_id_ = randomToken(16);
-  std::string header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-                       "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
-                       "xml:lang='en' id='";
+  std::string header =
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
+      "xml:lang='en' id='";
   header.append(stream_id_).append("'");
-  if (!from_domain.empty()) header.append(" from='").append(xml::escapeAttr(from_domain)).append("'");
+  if (!from_domain.empty())
+    header.append(" from='").append(xml::escapeAttr(from_domain)).append("'");
   header.append(">");
   connection_->send(header);
   header_sent_ = true;
@@ -205,7 +222,8 @@ void ClientSession::onStreamOpen(const xml::Element& header) {
                                 "Too many connections from your address");
   }
   sendFeatures();
-  if (state_ == State::AwaitingHeader) state_ = username_.empty() ? State::Negotiating : State::Authenticated;
+  if (state_ == State::AwaitingHeader)
+    state_ = username_.empty() ? State::Negotiating : State::Authenticated;
 }
 
 void ClientSession::sendFeatures() {
@@ -215,6 +233,7 @@ void ClientSession::sendFeatures() {
   if (!username_.empty()) {
     features.append("<bind xmlns='").append(ns::kBind).append("'/>");
     features.append("<session xmlns='").append(ns::kSession).append("'><optional/></session>");
+    for (const auto& feature : host_->boundFeatures()) features.append(feature);
   } else {
     if (!tls) {
       features.append("<starttls xmlns='").append(ns::kTls).append("'>");
@@ -227,18 +246,22 @@ void ClientSession::sendFeatures() {
       };
       auto cb_types = tls ? channelBindingTypes(source) : std::vector<std::string>{};
       features.append("<mechanisms xmlns='").append(ns::kSasl).append("'>");
-      for (const auto& mechanism : offeredMechanisms(config, tls, !cb_types.empty())) {
+      for (const auto& mechanism :
+           offeredMechanisms(config, tls, !cb_types.empty(), host_->isAnonymous())) {
         features.append("<mechanism>").append(mechanism).append("</mechanism>");
       }
       features.append("</mechanisms>");
       if (!cb_types.empty()) {
         // XEP-0440: tell the client which channel binding types we support.
-        features.append("<sasl-channel-binding xmlns='").append(ns::kSaslChannelBinding).append("'>");
+        features.append("<sasl-channel-binding xmlns='")
+            .append(ns::kSaslChannelBinding)
+            .append("'>");
         for (const auto& type : cb_types) {
           features.append("<channel-binding type='").append(type).append("'/>");
         }
         features.append("</sasl-channel-binding>");
       }
+      for (const auto& feature : host_->preAuthFeatures()) features.append(feature);
     }
   }
   features.append("</stream:features>");
@@ -281,12 +304,39 @@ void ClientSession::handleNegotiation(xml::Element& element) {
     return handleSasl(element);
   }
   if (state_ == State::Authenticated && element.name() == "iq" && element.xmlns() == ns::kClient) {
-    if (const auto* bind = element.child("bind", ns::kBind); bind && element.attr("type") == "set") {
+    if (const auto* bind = element.child("bind", ns::kBind);
+        bind && element.attr("type") == "set") {
       return handleBind(element);
     }
   }
+  bool encrypted_enough = connection_->isTls() || !config.require_encryption;
+  if (state_ == State::Negotiating && encrypted_enough && element.is("iq", ns::kClient)) {
+    return handlePreAuthIq(element);
+  }
   // RFC 6120 §7.1 (and §6.4.x): nothing but negotiation before the stream is bound.
   closeWithStreamError(StreamErrorCondition::NotAuthorized);
+}
+
+// XEP-0077 §3: an unauthenticated client may talk to the server about in-band
+// registration; any other iq gets service-unavailable, and nothing is routed.
+void ClientSession::handlePreAuthIq(const xml::Element& iq) {
+  auto type = iq.attr("type");
+  const auto* payload = iq.firstChild();
+  auto reply_error = [&](xmpp::StanzaError::Condition condition) {
+    auto error = xmpp::errorReply(iq, xmpp::StanzaError::of(condition));
+    error.removeAttr("to");
+    error.removeAttr("from");
+    sendStanza(error);
+  };
+  if ((type != "get" && type != "set") || !iq.findAttr("id") || iq.childElementCount() != 1) {
+    if (type != "result" && type != "error") reply_error(xmpp::StanzaError::Condition::BadRequest);
+    return;
+  }
+  core::PreAuthEvent event{*host_, *this, iq};
+  auto key = core::events::preAuthIq(payload->xmlns(), payload->name());
+  if (host_->events().fire(key, event) == core::Handled::No) {
+    reply_error(xmpp::StanzaError::Condition::ServiceUnavailable);
+  }
 }
 
 void ClientSession::handleStartTls() {
@@ -325,8 +375,8 @@ void ClientSession::handleSasl(const xml::Element& element) {
     decoded = auth::base64Decode(text);
     if (!decoded) {
       sasl_.reset();
-      return sendSaslOutcome({SaslNegotiation::Outcome::Kind::Failure, {},
-                              auth::SaslError::IncorrectEncoding, {}});
+      return sendSaslOutcome(
+          {SaslNegotiation::Outcome::Kind::Failure, {}, auth::SaslError::IncorrectEncoding, {}});
     }
   } else if (text == "=") {
     decoded = std::string();
@@ -347,7 +397,8 @@ void ClientSession::handleSasl(const xml::Element& element) {
       return conn->channelBinding(type);
     };
     bool tls = connection_->isTls();
-    auto offered = offeredMechanisms(config, tls, tls && !channelBindingTypes(source).empty());
+    auto offered = offeredMechanisms(config, tls, tls && !channelBindingTypes(source).empty(),
+                                     host_->isAnonymous());
     sasl_.emplace(shared_.server.storage().accounts(), host_->domain(), std::move(offered), source);
     std::optional<std::string_view> initial;
     if (decoded) initial = *decoded;
@@ -355,8 +406,8 @@ void ClientSession::handleSasl(const xml::Element& element) {
   }
   if (name == "response") {
     if (!sasl_) {
-      return sendSaslOutcome({SaslNegotiation::Outcome::Kind::Failure, {},
-                              auth::SaslError::MalformedRequest, {}});
+      return sendSaslOutcome(
+          {SaslNegotiation::Outcome::Kind::Failure, {}, auth::SaslError::MalformedRequest, {}});
     }
     return sendSaslOutcome(sasl_->step(decoded ? *decoded : std::string_view{}));
   }
@@ -378,6 +429,7 @@ void ClientSession::sendSaslOutcome(const SaslNegotiation::Outcome& outcome) {
       out.append("</success>");
       connection_->send(out);
       username_ = outcome.username;
+      anonymous_ = outcome.anonymous;
       sasl_.reset();
       log::info(logPrefix(), ": authenticated as ", username_, "@", host_->domain());
       restartStream();
@@ -431,8 +483,10 @@ void ClientSession::handleBind(const xml::Element& iq) {
         old->closeWithStreamError(StreamErrorCondition::Conflict, "Replaced by a new session");
       }
     };
-    if (old_worker.loop().isLoopThread()) close_old();
-    else old_worker.loop().post(close_old);
+    if (old_worker.loop().isLoopThread())
+      close_old();
+    else
+      old_worker.loop().post(close_old);
   }
   xml::Element jid_element("jid", std::string(ns::kBind));
   jid_element.addText(jid_->toString());
@@ -458,8 +512,8 @@ void ClientSession::handleBound(std::unique_ptr<xml::Element> stanza) {
                  (!request || stanza->childElementCount() == 1);
     if (!valid) {
       // RFC 6120 §8.2.3: an iq needs an id and a valid type; a get/set exactly one child.
-      auto error = xmpp::errorReply(*stanza, xmpp::StanzaError::of(
-                                                 xmpp::StanzaError::Condition::BadRequest));
+      auto error = xmpp::errorReply(
+          *stanza, xmpp::StanzaError::of(xmpp::StanzaError::Condition::BadRequest));
       error.removeAttr("from");
       if (type != "error") sendStanza(error);
       return;
@@ -482,7 +536,8 @@ void ClientSession::handleBound(std::unique_ptr<xml::Element> stanza) {
   }
   // RFC 6120 §8.1.2.1: the server stamps the full JID; whatever the client wrote is replaced.
   stanza->setAttr("from", jid_->toString());
-  shared_.server.router().routeFromClient(*this, std::shared_ptr<const xml::Element>(std::move(stanza)));
+  shared_.server.router().routeFromClient(*this,
+                                          std::shared_ptr<const xml::Element>(std::move(stanza)));
 }
 
 void ClientSession::sendStanza(const xml::Element& stanza) {

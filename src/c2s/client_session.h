@@ -36,8 +36,12 @@ class ClientSession final : public core::Session,
 
   // core::Session
   bool deliver(const xmpp::StanzaPtr& stanza) override;
+  void sendStanza(const xml::Element& stanza) override;
   void closeWithStreamError(xmpp::StreamErrorCondition condition,
                             std::string_view text = {}) override;
+  const xmpp::FullJid* jid() const override { return jid_ ? &*jid_ : nullptr; }
+  std::string peerIp() const override { return ip_; }
+  bool isAnonymous() const override { return anonymous_; }
 
  private:
   enum class State {
@@ -65,7 +69,7 @@ class ClientSession final : public core::Session,
   void sendSaslOutcome(const SaslNegotiation::Outcome& outcome);
   void handleBound(std::unique_ptr<xml::Element> stanza);
   void handleBind(const xml::Element& iq);
-  void sendStanza(const xml::Element& stanza);
+  void handlePreAuthIq(const xml::Element& iq);
   void restartStream();
   void cleanup();
   void throttle(size_t bytes);
@@ -81,13 +85,14 @@ class ClientSession final : public core::Session,
   core::Host* host_ = nullptr;
   std::string stream_id_;
   std::optional<SaslNegotiation> sasl_;
-  std::string username_;               // after SASL success
-  std::optional<xmpp::FullJid> jid_;   // after bind
+  std::string username_;              // after SASL success
+  std::optional<xmpp::FullJid> jid_;  // after bind
   net::Loop::TimerId auth_timer_ = 0;
   net::Loop::TimerId throttle_timer_ = 0;
   std::optional<TokenBucket> rate_;  // c2s.bytes_per_second, when set
   std::string ip_;
-  bool counted_ = false;               // counts against c2s.connections_per_ip
+  bool counted_ = false;    // counts against c2s.connections_per_ip
+  bool anonymous_ = false;  // logged in with SASL ANONYMOUS
   unsigned failed_auths_ = 0;
 };
 

@@ -38,8 +38,8 @@ Result<std::unique_ptr<C2sService>> C2sService::start(core::Server& server) {
   for (const auto& host : server.config().hosts) {
     if (auto added = service->tls_->addCertificate(host.domain, host.cert, host.key); !added) {
       return fail("host ", host.domain, ": ", added.error().message,
-                  " (create one with: parleyctl --config ", server.config().file.string(),
-                  " cert ", host.domain, ")");
+                  " (create one with: parleyctl --config ", server.config().file.string(), " cert ",
+                  host.domain, ")");
     }
   }
   service->shared_.tls_ctx = service->tls_->defaultCtx();
@@ -54,15 +54,16 @@ Result<std::unique_ptr<C2sService>> C2sService::start(core::Server& server) {
 
 Result<void> C2sService::listen(const core::ListenAddress& address, bool direct_tls) {
   auto socket_address = net::SocketAddress::parse(address.host, address.port);
-  if (!socket_address) return fail("c2s listen ", address.toString(), ": ", socket_address.error().message);
+  if (!socket_address)
+    return fail("c2s listen ", address.toString(), ": ", socket_address.error().message);
   // One SO_REUSEPORT socket per worker. With port 0 the first one picks the port.
   for (auto& worker : shared_.server.workers()) {
     core::Worker* w = worker.get();
-    auto listener = net::Listener::open(
-        w->loop(), *socket_address,
-        [this, w, direct_tls](net::Fd fd, const net::SocketAddress& peer) {
-          acceptClient(shared_, *w, std::move(fd), peer, direct_tls);
-        });
+    auto listener =
+        net::Listener::open(w->loop(), *socket_address,
+                            [this, w, direct_tls](net::Fd fd, const net::SocketAddress& peer) {
+                              acceptClient(shared_, *w, std::move(fd), peer, direct_tls);
+                            });
     if (!listener) return fail("c2s listen ", address.toString(), ": ", listener.error().message);
     if (socket_address->port() == 0) {
       socket_address = net::SocketAddress::parse(address.host, (*listener)->port());

@@ -66,6 +66,14 @@ bool authzidAllowed(std::string_view authzid, std::string_view user, std::string
   return jid && jid->isBare() && jid->localpart() == user && jid->domainpart() == domain;
 }
 
+// A fresh localpart for an anonymous login: 20 random characters from [a-z0-9].
+std::string anonymousLocalpart() {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  auto bytes = auth::randomBytes(20);
+  for (auto& c : bytes) c = kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
+  return bytes;
+}
+
 }  // namespace
 
 struct SaslNegotiation::State {
@@ -86,8 +94,12 @@ std::vector<std::string> channelBindingTypes(const ChannelBindingSource& source)
 }
 
 std::vector<std::string> offeredMechanisms(const core::C2sConfig& config, bool tls,
-                                           bool channel_binding) {
+                                           bool channel_binding, bool anonymous_host) {
   std::vector<std::string> offered;
+  if (anonymous_host) {
+    offered.emplace_back("ANONYMOUS");
+    return offered;
+  }
   for (const auto& mechanism : kMechanisms) {
     if (mechanism.needs_tls && !tls) continue;
     if (mechanism.needs_channel_binding && !channel_binding) continue;
@@ -104,8 +116,8 @@ std::vector<std::string> offeredMechanisms(const core::C2sConfig& config, bool t
 SaslNegotiation::SaslNegotiation(const storage::AccountStore& accounts, std::string domain,
                                  std::vector<std::string> offered,
                                  ChannelBindingSource channel_binding)
-    : state_(std::make_unique<State>(
-          State{accounts, std::move(domain), std::move(offered), std::move(channel_binding), {}, {}})) {}
+    : state_(std::make_unique<State>(State{
+          accounts, std::move(domain), std::move(offered), std::move(channel_binding), {}, {}})) {}
 
 SaslNegotiation::~SaslNegotiation() = default;
 SaslNegotiation::SaslNegotiation(SaslNegotiation&&) noexcept = default;
@@ -116,8 +128,17 @@ Outcome SaslNegotiation::start(std::string_view mechanism,
   if (std::find(s.offered.begin(), s.offered.end(), mechanism) == s.offered.end()) {
     return failure(SaslError::InvalidMechanism);
   }
-  // Both mechanisms are client-first: an absent initial response gets an empty challenge.
-  if (!initial_response) return Outcome{Kind::Challenge, {}, SaslError::NotAuthorized, {}};
+  // Client-first mechanisms: an absent initial response gets an empty challenge.
+  if (!initial_response && mechanism != "ANONYMOUS") {
+    return Outcome{Kind::Challenge, {}, SaslError::NotAuthorized, {}};
+  }
+
+  if (mechanism == "ANONYMOUS") {
+    // RFC 4505: the trace information is ignored; every login is a new user.
+    Outcome outcome{Kind::Success, {}, SaslError::NotAuthorized, anonymousLocalpart()};
+    outcome.anonymous = true;
+    return outcome;
+  }
 
   if (mechanism == "PLAIN") {
     auto message = auth::parsePlain(*initial_response);
@@ -147,7 +168,8 @@ Outcome SaslNegotiation::start(std::string_view mechanism,
   if (user) creds = storedCredentials(s.accounts, s.domain, *user, alg);
   if (creds) s.user = *user;
   // Unknown users get a full exchange with stand-in credentials that never match.
-  auto first = s.scram->serverFirst(creds ? *creds : auth::fakeCredentials(alg, *authcid, fakeSecret()));
+  auto first =
+      s.scram->serverFirst(creds ? *creds : auth::fakeCredentials(alg, *authcid, fakeSecret()));
   if (!first) return failure(first.error());
   return Outcome{Kind::Challenge, std::move(*first), SaslError::NotAuthorized, {}};
 }

@@ -24,8 +24,9 @@ std::vector<std::string> channelBindingTypes(const ChannelBindingSource& source)
 
 // The mechanisms to advertise, strongest first: PLAIN and -PLUS only over TLS,
 // -PLUS only when a channel binding type is available, all filtered by config.
+// On an anonymous host only ANONYMOUS (RFC 4505) is offered.
 std::vector<std::string> offeredMechanisms(const core::C2sConfig& config, bool tls,
-                                           bool channel_binding);
+                                           bool channel_binding, bool anonymous_host);
 
 // One SASL exchange on one stream. Lives on the session's thread.
 class SaslNegotiation {
@@ -36,6 +37,7 @@ class SaslNegotiation {
     std::string data;  // challenge or success additional data (raw bytes), or failure text
     auth::SaslError error = auth::SaslError::NotAuthorized;
     std::string username;  // the authenticated localpart, on success
+    bool anonymous = false;  // SASL ANONYMOUS: username is a fresh random localpart
   };
 
   SaslNegotiation(const storage::AccountStore& accounts, std::string domain,

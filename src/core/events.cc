@@ -9,10 +9,14 @@ namespace events {
 
 std::string_view addresseeName(Addressee addressee) {
   switch (addressee) {
-    case Addressee::Host: return "host";
-    case Addressee::Bare: return "bare";
-    case Addressee::Full: return "full";
-    case Addressee::Self: return "self";
+    case Addressee::Host:
+      return "host";
+    case Addressee::Bare:
+      return "bare";
+    case Addressee::Full:
+      return "full";
+    case Addressee::Self:
+      return "self";
   }
   return "host";
 }
@@ -45,6 +49,14 @@ EventKey<StanzaEvent> prePresence(Addressee to) { return make("pre-presence", to
 EventKey<StanzaEvent> preIq(Addressee to) { return make("pre-iq", to); }
 EventKey<SessionEvent> resourceBind() { return {"resource-bind"}; }
 EventKey<SessionEvent> resourceUnbind() { return {"resource-unbind"}; }
+EventKey<StanzaEvent> messageOffline() { return {"message/offline"}; }
+EventKey<UserEvent> userCreated() { return {"user-created"}; }
+EventKey<UserEvent> userDeleted() { return {"user-deleted"}; }
+EventKey<PreAuthEvent> preAuthIq(std::string_view xmlns, std::string_view name) {
+  std::string key = "pre-auth-iq/";
+  key.append(xmlns).append(":").append(name);
+  return {std::move(key)};
+}
 
 }  // namespace events
 
@@ -55,8 +67,7 @@ void EventBus::unhookAll(OwnerTag owner) {
       it = it->second.empty() ? map.erase(it) : std::next(it);
     }
   };
-  prune(stanza_handlers_);
-  prune(session_handlers_);
+  std::apply([&](auto&... tables) { (prune(tables), ...); }, tables_);
 }
 
 Handled StanzaEvent::reply(xml::Element reply_stanza) {

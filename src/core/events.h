@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -31,19 +32,19 @@ enum class Addressee {
 
 // Priorities: higher runs first.
 namespace priority {
-inline constexpr int kPolicy = 100;    // blocking, privacy, rate limits
+inline constexpr int kPolicy = 100;  // blocking, privacy, rate limits
 inline constexpr int kDefault = 0;
 inline constexpr int kFallback = -100;  // offline storage, bounces
 }  // namespace priority
 
 // Everything a stanza handler sees. Lives for one dispatch on the routing thread.
 struct StanzaEvent {
-  Host& host;            // the host the event fires on
+  Host& host;  // the host the event fires on
   Router& router;
-  Session* origin;       // the local session that sent it, if any (same thread); may be null
+  Session* origin;         // the local session that sent it, if any (same thread); may be null
   xmpp::StanzaPtr stanza;  // 'from' already stamped, immutable
   xmpp::Jid from;
-  xmpp::Jid to;          // the effective addressee ('to', or the sender's bare JID when absent)
+  xmpp::Jid to;  // the effective addressee ('to', or the sender's bare JID when absent)
   Addressee addressee;
 
   const xml::Element& element() const { return *stanza; }
@@ -56,11 +57,33 @@ struct StanzaEvent {
   }
 };
 
-// A session coming or going (resource-bind, resource-unbind).
+// A session coming or going (resource-bind, resource-unbind). Fired on the
+// session's thread; for unbind, the registry no longer lists the resource.
 struct SessionEvent {
   Host& host;
   Session& session;
   xmpp::FullJid jid;
+};
+
+// An account created or deleted (user-created, user-deleted). Fired on whatever
+// thread completed the change, after it is durable. Handlers drop what they keep
+// of the user (in-memory state; stores are cleared by Server::deleteUser itself).
+struct UserEvent {
+  Host& host;
+  std::string user;  // the localpart
+};
+
+// An iq from a client stream that has not authenticated yet (XEP-0077 in-band
+// registration). Fired on the session's thread. reply() writes on that stream.
+struct PreAuthEvent {
+  Host& host;
+  Session& session;
+  const xml::Element& iq;
+
+  Handled reply(const xml::Element& stanza) {
+    session.sendStanza(stanza);
+    return Handled::Yes;
+  }
 };
 
 // A typed event name: the payload type is part of the key, so hooking a
@@ -84,6 +107,14 @@ EventKey<StanzaEvent> prePresence(Addressee to);
 EventKey<StanzaEvent> preIq(Addressee to);
 EventKey<SessionEvent> resourceBind();
 EventKey<SessionEvent> resourceUnbind();
+// A chat or normal message to a local account with no resource that can take it
+// (RFC 6121 §8.5.2.1.1). Yes = stored for later (offline storage); if nobody
+// handles it, the router bounces it with service-unavailable.
+EventKey<StanzaEvent> messageOffline();
+EventKey<UserEvent> userCreated();
+EventKey<UserEvent> userDeleted();
+// An iq get/set on an unauthenticated client stream; unhandled: service-unavailable.
+EventKey<PreAuthEvent> preAuthIq(std::string_view xmlns, std::string_view name);
 }  // namespace events
 
 // Handlers of one host. Built while modules load (on the main thread, before
@@ -134,17 +165,15 @@ class EventBus {
 
   template <class Payload>
   Table<Payload>& table() {
-    if constexpr (std::is_same_v<Payload, StanzaEvent>) return stanza_handlers_;
-    else return session_handlers_;
+    return std::get<Table<Payload>>(tables_);
   }
   template <class Payload>
   const Table<Payload>& table() const {
-    if constexpr (std::is_same_v<Payload, StanzaEvent>) return stanza_handlers_;
-    else return session_handlers_;
+    return std::get<Table<Payload>>(tables_);
   }
 
-  Table<StanzaEvent> stanza_handlers_;
-  Table<SessionEvent> session_handlers_;
+  std::tuple<Table<StanzaEvent>, Table<SessionEvent>, Table<UserEvent>, Table<PreAuthEvent>>
+      tables_;
 };
 
 }  // namespace parley::core

@@ -1,6 +1,9 @@
 // Module registry, module contexts and per-host module loading.
 #include "core/module.h"
 
+#include "core/server.h"
+#include "storage/memory_user_store.h"
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -37,7 +40,12 @@ std::vector<std::string> registeredModules() {
 }
 
 const std::vector<std::string>& defaultModules() {
-  static const std::vector<std::string> modules = {"disco", "ping", "version", "time"};
+  static const std::vector<std::string> modules = {"disco",    "ping",   "version",
+                                                   "time",     "register", "roster",
+                                                   "presence", "blocking", "adhoc", "contact_info",
+                                                   "offline",  "vcard",    "private",  "last",
+                                                   // caps hashes what the others registered: last
+                                                   "caps"};
   return modules;
 }
 
@@ -49,6 +57,11 @@ ModuleContext::~ModuleContext() {
   for (const auto& feature : features_) eraseOne(host_.features_, feature);
   for (const auto& feature : account_features_) eraseOne(host_.account_features_, feature);
   for (const auto& identity : identities_) eraseOne(host_.identities_, identity);
+  for (const auto& [phase, xml] : stream_features_) {
+    eraseOne(phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_
+                                                   : host_.bound_features_,
+             xml);
+  }
 }
 
 void ModuleContext::addFeature(std::string_view feature) {
@@ -61,6 +74,15 @@ void ModuleContext::addAccountFeature(std::string_view feature) {
   host_.account_features_.emplace_back(feature);
 }
 
+storage::UserStore& ModuleContext::openStore(std::string_view name) { return host_.store(name); }
+
+void ModuleContext::addStreamFeature(StreamPhase phase, std::string xml) {
+  auto& list = phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_
+                                                     : host_.bound_features_;
+  stream_features_.push_back({phase, xml});
+  list.push_back(std::move(xml));
+}
+
 void ModuleContext::addIdentity(std::string_view category, std::string_view type,
                                 std::string_view name) {
   Identity identity{std::string(category), std::string(type), std::string(name)};
@@ -68,7 +90,8 @@ void ModuleContext::addIdentity(std::string_view category, std::string_view type
   host_.identities_.push_back(std::move(identity));
 }
 
-Result<void, ConfigError> ModuleContext::knownOptions(std::initializer_list<std::string_view> keys) {
+Result<void, ConfigError> ModuleContext::knownOptions(
+    std::initializer_list<std::string_view> keys) {
   const auto* table = host_.config().module_options(name_);
   if (!table) return {};
   return rejectUnknownKeys(*table, keys, config_file_, optionPath());
@@ -81,7 +104,36 @@ struct Host::Loaded {
   std::unique_ptr<ModuleContext> context;
 };
 
-Host::Host(const HostConfig& config) : config_(config) {}
+Host::Host(const HostConfig& config, Server* server) : config_(config), server_(server) {}
+
+Server& Host::server() const {
+  PARLEY_CHECK(server_ != nullptr);
+  return *server_;
+}
+
+storage::UserStore& Host::store(std::string_view name) {
+  if (server_ && !isAnonymous()) return server_->storage().userStore(name);
+  std::lock_guard lock(stores_mutex_);
+  auto it = memory_stores_.find(name);
+  if (it == memory_stores_.end()) {
+    it = memory_stores_.emplace(std::string(name), storage::makeMemoryUserStore()).first;
+  }
+  return *it->second;
+}
+
+void Host::forgetUser(std::string_view user) {
+  std::lock_guard lock(stores_mutex_);
+  for (auto& [name, store] : memory_stores_) store->removeAll(domain(), user, [](Result<void>) {});
+}
+
+bool Host::userExists(std::string_view user) const {
+  if (!server_) return false;
+  if (isAnonymous()) {
+    auto bare = xmpp::BareJid::fromParts(user, domain());
+    return bare && !server_->registry().resources(*bare).empty();
+  }
+  return server_->storage().accounts().exists(domain(), user);
+}
 
 Host::~Host() {
   // Unload in reverse order: contexts withdraw what they registered.
@@ -99,8 +151,8 @@ Result<void, ConfigError> Host::loadModules(const std::string& config_file) {
     loaded->module = factory();
     loaded->context = std::make_unique<ModuleContext>(*this, name, config_file);
     if (auto result = loaded->module->load(*loaded->context); !result) {
-      return Unexpected(ConfigError{config_.pos, "module '" + name + "' on " + domain() +
-                                                     ": " + result.error().message});
+      return Unexpected(ConfigError{
+          config_.pos, "module '" + name + "' on " + domain() + ": " + result.error().message});
     }
     modules_.push_back(std::move(loaded));
   }

@@ -11,6 +11,8 @@
 #include "core/config.h"
 #include "core/events.h"
 #include "core/host.h"
+#include "core/server.h"
+#include "core/worker.h"
 #include "util/log.h"
 #include "util/result.h"
 #include "xml/namespaces.h"
@@ -19,6 +21,9 @@
 namespace parley::core {
 
 class Module;
+
+// When a stream feature is offered: before authentication, or once authenticated.
+enum class StreamPhase { Unauthenticated, Authenticated };
 
 // Everything a module registers goes through its context, which records it so
 // unloading undoes all of it. Used on the main thread during load().
@@ -50,9 +55,18 @@ class ModuleContext {
   void addAccountFeature(std::string_view feature);
   void addIdentity(std::string_view category, std::string_view type, std::string_view name = {});
 
+  // Offers a stream feature (RFC 6120 §4.3.2), given as XML, e.g.
+  // "<register xmlns='http://jabber.org/features/iq-register'/>".
+  void addStreamFeature(StreamPhase phase, std::string xml);
+
+  // A per-user store (storage/user_store.h), opened at load. Its `done` callbacks
+  // run on the storage writer thread: use core::postBack() to continue on the loop.
+  storage::UserStore& openStore(std::string_view name);
+
   // This module's options from [hosts."domain".<module>]. Errors carry FILE:LINE:COL.
   template <class T>
-  Result<T, ConfigError> option(std::string_view key, T default_value, const Bounds<T>& bounds = {}) {
+  Result<T, ConfigError> option(std::string_view key, T default_value,
+                                const Bounds<T>& bounds = {}) {
     return readOption<T>(host_.config().module_options(name_), key, std::move(default_value),
                          bounds, optionPath());
   }
@@ -74,6 +88,7 @@ class ModuleContext {
   std::vector<std::string> features_;
   std::vector<std::string> account_features_;
   std::vector<Identity> identities_;
+  std::vector<std::pair<StreamPhase, std::string>> stream_features_;
 };
 
 enum class Scope { Host, Global };
@@ -96,12 +111,12 @@ const std::vector<std::string>& defaultModules();
 
 }  // namespace parley::core
 
-#define PARLEY_MODULE(name, Type)                                                        \
-  namespace {                                                                            \
-  const bool parley_module_registered_##Type = [] {                                      \
+#define PARLEY_MODULE(name, Type)                                                          \
+  namespace {                                                                              \
+  const bool parley_module_registered_##Type = [] {                                        \
     ::parley::core::registerModule(name, []() -> std::unique_ptr<::parley::core::Module> { \
-      return std::make_unique<Type>();                                                   \
-    });                                                                                  \
-    return true;                                                                         \
-  }();                                                                                   \
+      return std::make_unique<Type>();                                                     \
+    });                                                                                    \
+    return true;                                                                           \
+  }();                                                                                     \
   }

@@ -39,19 +39,29 @@ void SessionRegistry::unbind(const xmpp::FullJid& jid, SessionRef session) {
   if (list.empty()) shard.users.erase(it);
 }
 
-void SessionRegistry::setPresence(const xmpp::FullJid& jid, SessionRef session, bool available,
-                                  int priority) {
+template <class Fn>
+void SessionRegistry::update(const xmpp::FullJid& jid, SessionRef session, Fn fn) {
   auto bare = jid.bare().toString();
   auto& shard = shardFor(bare);
   std::lock_guard lock(shard.mutex);
   auto it = shard.users.find(bare);
   if (it == shard.users.end()) return;
   for (auto& entry : it->second) {
-    if (entry.resource == jid.resourcepart() && entry.session == session) {
-      entry.available = available;
-      entry.priority = priority;
-    }
+    if (entry.resource == jid.resourcepart() && entry.session == session) fn(entry);
   }
+}
+
+void SessionRegistry::setPresence(const xmpp::FullJid& jid, SessionRef session, bool available,
+                                  int priority, xmpp::StanzaPtr presence) {
+  update(jid, session, [&](BoundResource& entry) {
+    entry.available = available;
+    entry.priority = priority;
+    entry.presence = available ? std::move(presence) : nullptr;
+  });
+}
+
+void SessionRegistry::setRosterRequested(const xmpp::FullJid& jid, SessionRef session) {
+  update(jid, session, [](BoundResource& entry) { entry.roster_requested = true; });
 }
 
 std::optional<BoundResource> SessionRegistry::find(const xmpp::FullJid& jid) const {

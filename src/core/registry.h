@@ -17,7 +17,9 @@ struct BoundResource {
   std::string resource;
   SessionRef session;
   int priority = 0;
-  bool available = false;  // has sent initial presence and not unavailable since
+  bool available = false;       // has sent initial presence and not unavailable since
+  bool roster_requested = false;  // asked for the roster: gets roster pushes (RFC 6121 §2.1.6)
+  xmpp::StanzaPtr presence;     // its latest broadcast available presence, if any
 };
 
 // Thread-safe. Sharded by bare JID with one short critical section per call;
@@ -29,8 +31,11 @@ class SessionRegistry {
   std::optional<SessionRef> bind(const xmpp::FullJid& jid, SessionRef session);
   // Removes the binding if it still belongs to this session.
   void unbind(const xmpp::FullJid& jid, SessionRef session);
-  // Records availability and priority from the resource's latest broadcast presence.
-  void setPresence(const xmpp::FullJid& jid, SessionRef session, bool available, int priority);
+  // Records availability and priority from the resource's latest broadcast presence
+  // (and the presence itself, to answer probes; null when unavailable).
+  void setPresence(const xmpp::FullJid& jid, SessionRef session, bool available, int priority,
+                   xmpp::StanzaPtr presence = nullptr);
+  void setRosterRequested(const xmpp::FullJid& jid, SessionRef session);
 
   std::optional<BoundResource> find(const xmpp::FullJid& jid) const;
   std::vector<BoundResource> resources(const xmpp::BareJid& jid) const;
@@ -44,6 +49,8 @@ class SessionRegistry {
     std::unordered_map<std::string, std::vector<BoundResource>> users;  // key: bare JID string
   };
   Shard& shardFor(const std::string& bare) const;
+  template <class Fn>
+  void update(const xmpp::FullJid& jid, SessionRef session, Fn fn);
 
   mutable std::array<Shard, kShards> shards_;
 };

@@ -97,8 +97,8 @@ void Router::route(Session* origin, xmpp::StanzaPtr stanza) {
       if (origin_host->events().fire(key, pre) == Handled::Yes) return;
     }
   }
-  StanzaEvent event{host ? *host : *server_.hosts().front(), *this, origin, stanza, *from, *to,
-                    addressee};
+  StanzaEvent event{
+      host ? *host : *server_.hosts().front(), *this, origin, stanza, *from, *to, addressee};
   if (!host) {
     // TODO(federation): hand to s2s. Until then no remote domain is reachable.
     event.bounce(Condition::RemoteServerNotFound);
@@ -151,8 +151,8 @@ void Router::defaultRoute(StanzaEvent& event) {
         if (event.origin && !stanza.findAttr("to")) {
           auto type = stanza.attr("type");
           if (type.empty() || type == "unavailable") {
-            server_.registry().setPresence(*event.from.asFull(), event.origin->ref(),
-                                           type.empty(), presencePriority(stanza));
+            server_.registry().setPresence(*event.from.asFull(), event.origin->ref(), type.empty(),
+                                           presencePriority(stanza), event.stanza);
           }
         }
         return;
@@ -209,8 +209,10 @@ void Router::routeToBare(StanzaEvent& event, const xmpp::BareJid& bare) {
   // highest-priority resources (all of them on a tie), headline to all.
   std::erase_if(resources, [](const BoundResource& r) { return !r.available || r.priority < 0; });
   if (resources.empty()) {
-    // TODO(im): offline storage (XEP-0160) hooks in here.
-    if (type != MessageType::Headline) event.bounce(Condition::ServiceUnavailable);
+    if (type == MessageType::Headline) return;
+    // Offline storage (XEP-0160) takes it, or it bounces.
+    if (event.host.events().fire(events::messageOffline(), event) == Handled::Yes) return;
+    event.bounce(Condition::ServiceUnavailable);
     return;
   }
   int best = resources.front().priority;
@@ -276,7 +278,8 @@ void Router::undeliverable(const xmpp::StanzaPtr& stanza) {
 }
 
 bool Router::accountExists(const xmpp::BareJid& bare) const {
-  return server_.storage().accounts().exists(bare.domainpart(), bare.localpart());
+  auto* host = server_.host(bare.domainpart());
+  return host && host->userExists(bare.localpart());
 }
 
 }  // namespace parley::core

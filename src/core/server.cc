@@ -1,10 +1,11 @@
 // Server assembly, start and orderly shutdown.
 #include "core/server.h"
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
+#include "core/accounts.h"
 #include "util/log.h"
 
 namespace parley::core {
@@ -27,7 +28,7 @@ Result<std::unique_ptr<Server>, ConfigError> Server::create(Config config) {
   server->storage_ = std::move(*storage);
   server->router_ = std::make_unique<Router>(*server);
   for (const auto& host_config : server->config_.hosts) {
-    auto host = std::make_unique<Host>(host_config);
+    auto host = std::make_unique<Host>(host_config, server.get());
     if (auto loaded = host->loadModules(server->config_.file.string()); !loaded) {
       return Unexpected(std::move(loaded).error());
     }
@@ -50,6 +51,70 @@ std::vector<Host*> Server::hosts() {
   std::vector<Host*> list;
   for (const auto& host_config : config_.hosts) list.push_back(host(host_config.domain));
   return list;
+}
+
+void Server::createUser(Host& host, std::string user, std::string_view password,
+                        AccountDone done) {
+  auto back = postBack();
+  auto record = makeAccountRecord(password);
+  storage_->accounts().create(
+      host.domain(), user, std::move(record),
+      [back, &host, user, done = std::move(done)](Result<void, storage::AccountError> result) {
+        back([&host, user, done, result = std::move(result)]() mutable {
+          if (result) {
+            UserEvent event{host, user};
+            host.events().fire(events::userCreated(), event);
+            log::info("account ", user, "@", host.domain(), " created");
+          }
+          done(std::move(result));
+        });
+      });
+}
+
+void Server::setPassword(Host& host, std::string user, std::string_view password,
+                         AccountDone done) {
+  auto back = postBack();
+  storage_->accounts().update(
+      host.domain(), user, makeAccountRecord(password),
+      [back, done = std::move(done)](Result<void, storage::AccountError> result) {
+        back([done, result = std::move(result)]() mutable { done(std::move(result)); });
+      });
+}
+
+void Server::deleteUser(Host& host, std::string user, AccountDone done) {
+  auto back = postBack();
+  storage_->removeUser(
+      host.domain(), user,
+      [this, back, &host, user, done = std::move(done)](Result<void, storage::AccountError> result) {
+        back([this, &host, user, done, result = std::move(result)]() mutable {
+          if (result) {
+            UserEvent event{host, user};
+            host.events().fire(events::userDeleted(), event);
+            if (auto bare = xmpp::BareJid::fromParts(user, host.domain())) {
+              closeSessions(*bare, xmpp::StreamErrorCondition::NotAuthorized,
+                            "The account was deleted");
+            }
+            log::info("account ", user, "@", host.domain(), " deleted");
+          }
+          done(std::move(result));
+        });
+      });
+}
+
+void Server::closeSessions(const xmpp::BareJid& jid, xmpp::StreamErrorCondition condition,
+                           std::string_view text) {
+  for (const auto& resource : registry_.resources(jid)) {
+    auto& worker = *workers_.at(resource.session.worker);
+    auto ref = resource.session;
+    auto close = [&worker, ref, condition, text = std::string(text)] {
+      if (auto* session = worker.find(ref)) session->closeWithStreamError(condition, text);
+    };
+    if (worker.loop().isLoopThread()) {
+      close();
+    } else {
+      worker.loop().post(std::move(close));
+    }
+  }
 }
 
 void Server::start() {

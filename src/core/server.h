@@ -33,6 +33,18 @@ class Server {
   Host* host(std::string_view domain);
   std::vector<Host*> hosts();
 
+  // Account life, for modules (in-band registration, admin commands). `done` runs
+  // on the calling worker's loop once the change is durable. Creating fires
+  // user-created; deleting removes the account and every stored trace of the user,
+  // fires user-deleted and ends the user's sessions with <not-authorized/>.
+  using AccountDone = std::function<void(Result<void, storage::AccountError>)>;
+  void createUser(Host& host, std::string user, std::string_view password, AccountDone done);
+  void setPassword(Host& host, std::string user, std::string_view password, AccountDone done);
+  void deleteUser(Host& host, std::string user, AccountDone done);
+  // Ends every session of a bare JID with a stream error (any thread).
+  void closeSessions(const xmpp::BareJid& jid, xmpp::StreamErrorCondition condition,
+                     std::string_view text);
+
   void start();  // starts the worker threads
   // Ends every session with a system-shutdown stream error, waits for them to
   // close (bounded), stops the workers and flushes storage. Main thread.

@@ -7,6 +7,24 @@ namespace parley::core {
 
 std::atomic<uint64_t> Worker::next_id_{1};
 
+namespace {
+thread_local Worker* t_current_worker = nullptr;
+}  // namespace
+
+Worker* currentWorker() { return t_current_worker; }
+
+std::function<void(std::function<void()>)> postBack() {
+  Worker* worker = t_current_worker;
+  PARLEY_CHECK(worker != nullptr);
+  return [worker](std::function<void()> fn) {
+    if (worker->loop().isLoopThread()) {
+      fn();
+    } else {
+      worker->loop().post(std::move(fn));
+    }
+  };
+}
+
 Worker::~Worker() {
   stop();
   join();
@@ -14,6 +32,7 @@ Worker::~Worker() {
 
 void Worker::start() {
   thread_ = std::thread([this] {
+    t_current_worker = this;
     loop_.run();
     // Sessions die on their own thread.
     graveyard_.clear();

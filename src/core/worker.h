@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -22,9 +23,9 @@ class Worker {
   uint32_t index() const { return index_; }
   net::Loop& loop() { return loop_; }
 
-  void start();  // spawns the thread running the loop
+  void start();                                           // spawns the thread running the loop
   bool hasStarted() const { return thread_.joinable(); }  // main thread
-  void stop();   // thread-safe: stops the loop
+  void stop();                                            // thread-safe: stops the loop
   void join();
 
   // Loop thread only. The worker owns the session from now on; returns its handle.
@@ -55,5 +56,13 @@ class Worker {
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Session>> graveyard_;  // released this turn, freed at its end
 };
+
+// The worker whose thread runs this code, or nullptr on any other thread.
+Worker* currentWorker();
+
+// Returns a function that runs a callback on the current worker's loop, callable
+// from any thread: how a storage `done` (writer thread) gets back to the session's
+// thread. Must be called on a worker thread.
+std::function<void(std::function<void()>)> postBack();
 
 }  // namespace parley::core

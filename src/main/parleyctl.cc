@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "auth/credentials.h"
+#include "../../modules/register/invites.h"
+#include "core/accounts.h"
 #include "core/config.h"
 #include "net/tls.h"
 #include "storage/store.h"
@@ -26,8 +27,8 @@ constexpr const char* kUsage =
     "  passwd USER@DOMAIN      change a password (password: first line of stdin)\n"
     "  deluser USER@DOMAIN     delete an account\n"
     "  users DOMAIN            list the accounts of a host\n"
-    "  cert [--force] DOMAIN   write a self-signed certificate and key for a host\n";
-
+    "  cert [--force] DOMAIN   write a self-signed certificate and key for a host\n"
+    "  invite DOMAIN           print a one-time sign-up token and its xmpp: URI\n";
 
 int usage() {
   std::fputs(kUsage, stderr);
@@ -37,18 +38,6 @@ int usage() {
 int error(const std::string& message) {
   std::fprintf(stderr, "parleyctl: %s\n", message.c_str());
   return 1;
-}
-
-storage::AccountRecord makeRecord(std::string_view password) {
-  storage::AccountRecord record;
-  auto fill = [&](auth::HashAlg alg, storage::ScramSecret& secret) {
-    auto creds = auth::newCredentials(alg, password);
-    secret = {creds.salt, creds.iterations, creds.stored_key, creds.server_key};
-  };
-  fill(auth::HashAlg::Sha1, record.sha1);
-  fill(auth::HashAlg::Sha256, record.sha256);
-  record.created_unix = static_cast<int64_t>(std::time(nullptr));
-  return record;
 }
 
 struct Account {
@@ -94,7 +83,7 @@ int accountCommand(const core::Config& config, const std::string& command,
   } else {
     auto password = readPassword();
     if (!password) return error(password.error().message);
-    auto record = makeRecord(*password);
+    auto record = core::makeAccountRecord(*password);
     if (command == "adduser") {
       accounts.create(account->domain, account->user, std::move(record), callback);
     } else {
@@ -104,9 +93,12 @@ int accountCommand(const core::Config& config, const std::string& command,
   auto result = finished.get();
   if (!result) {
     switch (result.error()) {
-      case storage::AccountError::Conflict: return error(target + " already exists");
-      case storage::AccountError::NotFound: return error(target + " does not exist");
-      case storage::AccountError::Storage: return error("storage failed; see the log above");
+      case storage::AccountError::Conflict:
+        return error(target + " already exists");
+      case storage::AccountError::NotFound:
+        return error(target + " does not exist");
+      case storage::AccountError::Storage:
+        return error("storage failed; see the log above");
     }
   }
   return 0;
@@ -139,6 +131,32 @@ int certCommand(const core::Config& config, const std::string& domain_text, bool
   return 0;
 }
 
+// XEP-0401: a one-time token the register module accepts for one sign-up on DOMAIN, even where
+// open registration is off. Printed as two lines: the token, then the invitation URI.
+int inviteCommand(const core::Config& config, const std::string& domain_text) {
+  auto domain = xmpp::nameprep(domain_text);
+  const auto* host = domain ? config.host(*domain) : nullptr;
+  if (!host) return error("'" + domain_text + "' is not a host in " + config.file.string());
+  if (host->anonymous) return error(host->domain + " is an anonymous host: it has no sign-up");
+  auto token = modules::invites::makeToken();
+  if (!token) return error("the system's random number generator failed");
+  auto storage = storage::Storage::open(config.data_dir);
+  if (!storage) return error("cannot open storage: " + storage.error().message);
+  auto& store = (*storage)->userStore(modules::invites::kStoreName);
+
+  std::promise<Result<void>> done;
+  auto finished = done.get_future();
+  store.put(host->domain, modules::invites::kInviteUser, *token,
+            modules::invites::encodeCreated(std::chrono::system_clock::now()),
+            [&done](Result<void> result) { done.set_value(std::move(result)); });
+  if (auto stored = finished.get(); !stored) {
+    return error("cannot store the invitation: " + stored.error().message);
+  }
+  std::printf("%s\n%s\n", token->c_str(),
+              modules::invites::inviteUri(host->domain, *token).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,5 +185,6 @@ int main(int argc, char** argv) {
   }
   if (command == "users") return usersCommand(*config, args[1]);
   if (command == "cert") return certCommand(*config, args[1], force);
+  if (command == "invite") return inviteCommand(*config, args[1]);
   return usage();
 }

@@ -27,7 +27,7 @@ int run(const std::string& config_path, bool check_only) {
   if (check_only) {
     // Module options are checked by loading every module once, without storage.
     for (const auto& host_config : config->hosts) {
-      core::Host host(host_config);
+      core::Host host(host_config, nullptr);
       if (auto loaded = host.loadModules(config->file.string()); !loaded) {
         std::fprintf(stderr, "%s\n", loaded.error().toString().c_str());
         return 1;

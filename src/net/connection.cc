@@ -21,12 +21,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr size_t kReadBufferSize = 16 * 1024;   // one TLS record's worth of plaintext
-constexpr size_t kFlushThreshold = 64 * 1024;   // past this, send() writes at once
-constexpr size_t kKeepCapacity = 4 * 1024;      // an emptied buffer larger than this is freed
-constexpr int kMaxReadsPerEvent = 8;            // then other connections get their turn
-constexpr auto kCloseTimeout = 10s;             // graceful close: peer must read by then
-constexpr auto kLingerTime = 2s;                // after SHUT_WR: drain input, then close
+constexpr size_t kReadBufferSize = 16 * 1024;  // one TLS record's worth of plaintext
+constexpr size_t kFlushThreshold = 64 * 1024;  // past this, send() writes at once
+constexpr size_t kKeepCapacity = 4 * 1024;     // an emptied buffer larger than this is freed
+constexpr int kMaxReadsPerEvent = 8;           // then other connections get their turn
+constexpr auto kCloseTimeout = 10s;            // graceful close: peer must read by then
+constexpr auto kLingerTime = 2s;               // after SHUT_WR: drain input, then close
 
 // Shared by every connection on the thread: only idle buffers would otherwise cost memory.
 char* readBuffer() {
@@ -302,7 +302,7 @@ void Connection::handshakeStep() {
   std::string detail = opensslErrors();
   if (detail.empty()) {
     detail = (err == SSL_ERROR_SYSCALL && saved_errno != 0) ? std::strerror(saved_errno)
-                                                             : "connection closed";
+                                                            : "connection closed";
   }
   finish("TLS handshake failed: " + detail, false);
 }

@@ -67,7 +67,7 @@ class Connection {
   bool isTls() const { return ssl_ != nullptr; }
   bool isTlsEstablished() const { return tls_ == TlsState::Established; }
   bool isOpen() const { return state_ == State::Idle || state_ == State::Open; }
-  std::string sniHostname() const;  // lowercase, or ""
+  std::string sniHostname() const;   // lowercase, or ""
   std::string alpnProtocol() const;  // "" when none was negotiated
   std::string tlsVersion() const;    // "TLSv1.3", or "" without TLS
 
@@ -113,18 +113,18 @@ class Connection {
   TlsState tls_ = TlsState::None;
   std::string pre_tls_out_;  // plaintext queued before startServerTls(), written first
   size_t pre_tls_offset_ = 0;
-  std::string out_;          // application data not yet written
+  std::string out_;  // application data not yet written
   size_t out_offset_ = 0;
 
   bool registered_ = false;
   uint32_t interest_ = 0;
   bool read_paused_ = false;
   bool flush_scheduled_ = false;
-  bool write_blocked_ = false;           // the socket (or SSL) said "try again when writable"
+  bool write_blocked_ = false;  // the socket (or SSL) said "try again when writable"
   bool handshake_wants_write_ = false;
-  bool read_wants_write_ = false;        // SSL_read needs the socket writable
-  bool write_wants_read_ = false;        // SSL_write needs the socket readable
-  bool linger_ = false;                  // closed gracefully: drain input before close(2)
+  bool read_wants_write_ = false;  // SSL_read needs the socket writable
+  bool write_wants_read_ = false;  // SSL_write needs the socket readable
+  bool linger_ = false;            // closed gracefully: drain input before close(2)
   Loop::TimerId close_timer_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
   Stats stats_;

@@ -53,8 +53,7 @@ Result<std::unique_ptr<Listener>> Listener::open(Loop& loop, const SocketAddress
     return fail("listen on ", where, ": getsockname: ", std::strerror(errno));
   }
   auto local = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&bound), len);
-  return std::unique_ptr<Listener>(
-      new Listener(loop, std::move(fd), local, std::move(on_accept)));
+  return std::unique_ptr<Listener>(new Listener(loop, std::move(fd), local, std::move(on_accept)));
 }
 
 Listener::Listener(Loop& loop, Fd fd, SocketAddress local, AcceptFn on_accept)
@@ -75,7 +74,8 @@ void Listener::onReadable() {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client >= 0) {
       Fd owned(client);
-      on_accept_(std::move(owned), SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&peer), len));
+      on_accept_(std::move(owned),
+                 SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&peer), len));
       continue;
     }
     switch (errno) {

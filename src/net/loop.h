@@ -1,4 +1,5 @@
-// Loop: one epoll event loop per worker thread, with timers, cross-thread posts and end-of-turn work.
+// Loop: one epoll event loop per worker thread, with timers, cross-thread posts and end-of-turn
+// work.
 #pragma once
 
 #include <atomic>

@@ -40,7 +40,7 @@ struct ExtDeleter {
 
 // Opens `path` for writing with `mode`, forcing the mode even if the file existed.
 Result<std::unique_ptr<FILE, FileCloser>> openForWrite(const std::filesystem::path& path,
-                                                        mode_t mode) {
+                                                       mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return fail("cannot write ", path.string(), ": ", std::strerror(errno));
   if (::fchmod(fd, mode) != 0) {
@@ -134,15 +134,14 @@ Result<void> TlsServerContext::addCertificate(const std::string& domain,
   }
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain_pem.c_str()) != 1) {
-    return fail("certificate for ", domain, " (", cert_chain_pem.string(),
-                "): ", opensslErrors());
+    return fail("certificate for ", domain, " (", cert_chain_pem.string(), "): ", opensslErrors());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_pem.c_str(), SSL_FILETYPE_PEM) != 1) {
     return fail("key for ", domain, " (", key_pem.string(), "): ", opensslErrors());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
-    return fail("key ", key_pem.string(), " does not match certificate ",
-                cert_chain_pem.string(), ": ", opensslErrors());
+    return fail("key ", key_pem.string(), " does not match certificate ", cert_chain_pem.string(),
+                ": ", opensslErrors());
   }
   if (fresh) extra_ctxs_.push_back(std::move(fresh));
   certs_.push_back(DomainCert{lowercase(domain), ctx});
@@ -196,8 +195,7 @@ int TlsServerContext::onAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned c
 
 Result<void> generateSelfSigned(const std::string& domain, const std::filesystem::path& cert_path,
                                 const std::filesystem::path& key_path) {
-  if (domain.empty() ||
-      std::any_of(domain.begin(), domain.end(), [](unsigned char c) {
+  if (domain.empty() || std::any_of(domain.begin(), domain.end(), [](unsigned char c) {
         return c == ',' || c <= ' ' || c == '/' || c == '\\' || c >= 0x7f;
       })) {
     return fail("invalid domain for a certificate: '", domain, "'");
@@ -213,8 +211,8 @@ Result<void> generateSelfSigned(const std::string& domain, const std::filesystem
   if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1) return fail("RAND_bytes failed");
   serial_bytes[0] &= 0x7f;  // positive
   BIGNUM* serial = BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr);
-  bool serial_ok = serial != nullptr &&
-                   BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert.get())) != nullptr;
+  bool serial_ok =
+      serial != nullptr && BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert.get())) != nullptr;
   BN_free(serial);
   if (!serial_ok) return fail("certificate serial: ", opensslErrors());
 
@@ -246,7 +244,8 @@ Result<void> generateSelfSigned(const std::string& domain, const std::filesystem
   }
   auto key_file = openForWrite(key_path, 0600);
   if (!key_file) return Unexpected(std::move(key_file).error());
-  if (PEM_write_PrivateKey(key_file->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+  if (PEM_write_PrivateKey(key_file->get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1 ||
       std::fflush(key_file->get()) != 0) {
     return fail("writing ", key_path.string(), ": ", opensslErrors());
   }

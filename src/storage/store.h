@@ -12,18 +12,31 @@
 //      WriteBatch::setApply (see LmdbAccountStore::create).
 //   3. Here: a `RosterStore& roster()` accessor and a unique_ptr member; in store.cc one more
 //      open line in Storage::open. Raise kMaxDbs in store.cc if the databases run out.
+//
+// Per-user data that is just "an ordered map from key to value for each user" (roster items,
+// vCard, private XML, offline messages) needs no new store: `userStore("roster")` hands out a
+// UserStore (user_store.h) backed by LMDB database "user.roster". Anonymous hosts use a
+// MemoryUserStore (memory_user_store.h) instead, so nothing of theirs reaches the disk.
+// `removeUser` deletes an account together with everything every user store holds for it.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
 
 #include "storage/account_store.h"
+#include "storage/user_store.h"
 #include "util/result.h"
 
 namespace parley::storage {
 
 class Environment;
+class LmdbUserStore;
 class Writer;
 
 struct StorageOptions {
@@ -43,6 +56,21 @@ class Storage {
 
   AccountStore& accounts() { return *accounts_; }
 
+  // The per-user store `name` (LMDB database "user.<name>"), opened and created on first use and
+  // then cached: every call with that name returns the same object, which lives as long as the
+  // Storage. Any thread. `name` must match [a-z0-9_]+ (checked: a bad name is a bug). The first
+  // call for a name runs a write transaction of its own, so call it when a module loads, not per
+  // stanza. Aborts if the database cannot be created (MDB_MAP_FULL, I/O error): it is logged.
+  UserStore& userStore(std::string_view name);
+
+  // Deletes the account host/user and, in the same transaction, everything every user store
+  // holds for that user: the stores opened so far and those that exist on disk but were not
+  // opened by this process. All or nothing: NotFound (and nothing deleted) if there is no
+  // account; Storage if the write failed. `done` runs on the writer thread, as for accounts().
+  // Memory stores are not touched: their owner clears them.
+  void removeUser(std::string_view host, std::string_view user,
+                  std::function<void(Result<void, AccountError>)> done);
+
   // The LMDB backend itself, for stores that live outside src/storage.
   Environment& environment() { return *env_; }
   Writer& writer() { return *writer_; }
@@ -59,6 +87,10 @@ class Storage {
   std::unique_ptr<Environment> env_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<AccountStore> accounts_;
+
+  std::mutex user_stores_mutex_;
+  // guarded by user_stores_mutex_; entries are never removed, so references stay valid
+  std::map<std::string, std::unique_ptr<LmdbUserStore>, std::less<>> user_stores_;
 };
 
 }  // namespace parley::storage

@@ -27,20 +27,28 @@ void emit(Level lvl, const Parts&... parts) {
 }  // namespace detail
 
 template <class... Parts>
-void debug(const Parts&... parts) { detail::emit(Level::Debug, parts...); }
+void debug(const Parts&... parts) {
+  detail::emit(Level::Debug, parts...);
+}
 template <class... Parts>
-void info(const Parts&... parts) { detail::emit(Level::Info, parts...); }
+void info(const Parts&... parts) {
+  detail::emit(Level::Info, parts...);
+}
 template <class... Parts>
-void warn(const Parts&... parts) { detail::emit(Level::Warn, parts...); }
+void warn(const Parts&... parts) {
+  detail::emit(Level::Warn, parts...);
+}
 template <class... Parts>
-void error(const Parts&... parts) { detail::emit(Level::Error, parts...); }
+void error(const Parts&... parts) {
+  detail::emit(Level::Error, parts...);
+}
 
 }  // namespace parley::log
 
 // Invariants. PARLEY_CHECK always runs and aborts with a message; PARLEY_ASSERT only in debug.
-#define PARLEY_CHECK(cond)                                                        \
-  do {                                                                            \
-    if (!(cond)) ::parley::log::detail::checkFailed(#cond, __FILE__, __LINE__);   \
+#define PARLEY_CHECK(cond)                                                      \
+  do {                                                                          \
+    if (!(cond)) ::parley::log::detail::checkFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 #ifdef NDEBUG
 #define PARLEY_ASSERT(cond) ((void)0)

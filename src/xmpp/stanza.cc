@@ -27,10 +27,14 @@ StanzaKind kindOf(const xml::Element& stanza) {
 
 std::string_view kindName(StanzaKind kind) {
   switch (kind) {
-    case StanzaKind::Message: return "message";
-    case StanzaKind::Presence: return "presence";
-    case StanzaKind::Iq: return "iq";
-    case StanzaKind::Other: break;
+    case StanzaKind::Message:
+      return "message";
+    case StanzaKind::Presence:
+      return "presence";
+    case StanzaKind::Iq:
+      return "iq";
+    case StanzaKind::Other:
+      break;
   }
   return "other";
 }

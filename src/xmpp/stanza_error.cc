@@ -42,12 +42,31 @@ constexpr ConditionInfo kStanzaConditions[] = {
 };
 
 constexpr std::string_view kStreamConditions[] = {
-    "bad-format", "bad-namespace-prefix", "conflict", "connection-timeout", "host-gone",
-    "host-unknown", "improper-addressing", "internal-server-error", "invalid-from",
-    "invalid-namespace", "invalid-xml", "not-authorized", "not-well-formed", "policy-violation",
-    "remote-connection-failed", "reset", "resource-constraint", "restricted-xml",
-    "see-other-host", "system-shutdown", "undefined-condition", "unsupported-encoding",
-    "unsupported-feature", "unsupported-stanza-type", "unsupported-version",
+    "bad-format",
+    "bad-namespace-prefix",
+    "conflict",
+    "connection-timeout",
+    "host-gone",
+    "host-unknown",
+    "improper-addressing",
+    "internal-server-error",
+    "invalid-from",
+    "invalid-namespace",
+    "invalid-xml",
+    "not-authorized",
+    "not-well-formed",
+    "policy-violation",
+    "remote-connection-failed",
+    "reset",
+    "resource-constraint",
+    "restricted-xml",
+    "see-other-host",
+    "system-shutdown",
+    "undefined-condition",
+    "unsupported-encoding",
+    "unsupported-feature",
+    "unsupported-stanza-type",
+    "unsupported-version",
 };
 
 }  // namespace

@@ -11,11 +11,28 @@ namespace parley::xmpp {
 struct StanzaError {
   enum class Type { Auth, Cancel, Continue, Modify, Wait };
   enum class Condition {
-    BadRequest, Conflict, FeatureNotImplemented, Forbidden, Gone, InternalServerError,
-    ItemNotFound, JidMalformed, NotAcceptable, NotAllowed, NotAuthorized, PolicyViolation,
-    RecipientUnavailable, Redirect, RegistrationRequired, RemoteServerNotFound,
-    RemoteServerTimeout, ResourceConstraint, ServiceUnavailable, SubscriptionRequired,
-    UndefinedCondition, UnexpectedRequest,
+    BadRequest,
+    Conflict,
+    FeatureNotImplemented,
+    Forbidden,
+    Gone,
+    InternalServerError,
+    ItemNotFound,
+    JidMalformed,
+    NotAcceptable,
+    NotAllowed,
+    NotAuthorized,
+    PolicyViolation,
+    RecipientUnavailable,
+    Redirect,
+    RegistrationRequired,
+    RemoteServerNotFound,
+    RemoteServerTimeout,
+    ResourceConstraint,
+    ServiceUnavailable,
+    SubscriptionRequired,
+    UndefinedCondition,
+    UnexpectedRequest,
   };
 
   Condition condition = Condition::UndefinedCondition;
@@ -33,11 +50,31 @@ std::string_view typeName(StanzaError::Type type);
 xml::Element errorElement(const StanzaError& error);
 
 enum class StreamErrorCondition {
-  BadFormat, BadNamespacePrefix, Conflict, ConnectionTimeout, HostGone, HostUnknown,
-  ImproperAddressing, InternalServerError, InvalidFrom, InvalidNamespace, InvalidXml,
-  NotAuthorized, NotWellFormed, PolicyViolation, RemoteConnectionFailed, Reset,
-  ResourceConstraint, RestrictedXml, SeeOtherHost, SystemShutdown, UndefinedCondition,
-  UnsupportedEncoding, UnsupportedFeature, UnsupportedStanzaType, UnsupportedVersion,
+  BadFormat,
+  BadNamespacePrefix,
+  Conflict,
+  ConnectionTimeout,
+  HostGone,
+  HostUnknown,
+  ImproperAddressing,
+  InternalServerError,
+  InvalidFrom,
+  InvalidNamespace,
+  InvalidXml,
+  NotAuthorized,
+  NotWellFormed,
+  PolicyViolation,
+  RemoteConnectionFailed,
+  Reset,
+  ResourceConstraint,
+  RestrictedXml,
+  SeeOtherHost,
+  SystemShutdown,
+  UndefinedCondition,
+  UnsupportedEncoding,
+  UnsupportedFeature,
+  UnsupportedStanzaType,
+  UnsupportedVersion,
 };
 
 std::string_view conditionName(StreamErrorCondition condition);

@@ -1,7 +1,7 @@
 // Per-IP limits: connections and failed logins in a sliding minute.
-#include <catch2/catch.hpp>
-
 #include "c2s/ip_limits.h"
+
+#include <catch2/catch.hpp>
 
 namespace parley::c2s {
 namespace {

@@ -1,16 +1,15 @@
 // Routing decisions (RFC 6120 §10, RFC 6121 §8.5) with fake sessions on real workers.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "../storage/temp_dir.h"
 #include "core/server.h"
 #include "storage/store.h"
 #include "xml/serializer.h"
 #include "xml/stream_parser.h"
-#include "../storage/temp_dir.h"
 
 namespace parley::core {
 namespace {
@@ -25,6 +24,12 @@ class FakeSession final : public Session {
     received.push_back(xml::toString(*stanza, "jabber:client"));
     return true;
   }
+  void sendStanza(const xml::Element& stanza) override {
+    std::lock_guard lock(mutex);
+    received.push_back(xml::toString(stanza, "jabber:client"));
+  }
+  const xmpp::FullJid* jid() const override { return nullptr; }
+  std::string peerIp() const override { return "127.0.0.1"; }
   void closeWithStreamError(xmpp::StreamErrorCondition condition, std::string_view) override {
     std::lock_guard lock(mutex);
     stream_errors.emplace_back(xmpp::conditionName(condition));
@@ -44,9 +49,9 @@ struct Harness {
   std::unique_ptr<Server> server;
 
   Harness() {
-    auto config = parseConfig("threads = 2\ndata_dir = \"" + dir.path().string() +
-                                  "\"\n[hosts.\"example.com\"]\n",
-                              dir.path() / "test.toml");
+    auto config = parseConfig(
+        "threads = 2\ndata_dir = \"" + dir.path().string() + "\"\n[hosts.\"example.com\"]\n",
+        dir.path() / "test.toml");
     REQUIRE(config);
     auto created = Server::create(std::move(*config));
     REQUIRE(created);
@@ -119,8 +124,9 @@ TEST_CASE("a message to a bare JID goes to the highest-priority resources", "[ro
   auto* high = h.connect("juliet@example.com/high", 1, 5);
   auto* high2 = h.connect("juliet@example.com/high2", 0, 5);
   auto* negative = h.connect("juliet@example.com/negative", 1, -1);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com' type='chat'>"
-                "<body>hi</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='juliet@example.com' type='chat'>"
+         "<body>hi</body></message>");
   CHECK(low->take().empty());
   CHECK(negative->take().empty());
   CHECK(high->take().size() == 1);
@@ -134,8 +140,9 @@ TEST_CASE("a headline to a bare JID goes to every non-negative resource", "[rout
   auto* a = h.connect("juliet@example.com/a", 0, 1);
   auto* b = h.connect("juliet@example.com/b", 1, 5);
   auto* negative = h.connect("juliet@example.com/n", 1, -5);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com' "
-                "type='headline'><body>news</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='juliet@example.com' "
+         "type='headline'><body>news</body></message>");
   CHECK(a->take().size() == 1);
   CHECK(b->take().size() == 1);
   CHECK(negative->take().empty());
@@ -146,8 +153,9 @@ TEST_CASE("a full JID reaches exactly that resource", "[router]") {
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
   auto* a = h.connect("juliet@example.com/a", 1, 10);
   auto* b = h.connect("juliet@example.com/b", 1, 0);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com/b' type='chat'>"
-                "<body>to b</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='juliet@example.com/b' type='chat'>"
+         "<body>to b</body></message>");
   CHECK(a->take().empty());
   CHECK(b->take().size() == 1);
 }
@@ -156,16 +164,18 @@ TEST_CASE("a chat to a gone resource falls back to the bare JID", "[router]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
   auto* a = h.connect("juliet@example.com/a", 1, 0);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='juliet@example.com/gone' "
-                "type='chat'><body>x</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='juliet@example.com/gone' "
+         "type='chat'><body>x</body></message>");
   CHECK(a->take().size() == 1);
 }
 
 TEST_CASE("an iq to a gone resource gets service-unavailable", "[router]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
-  h.send(romeo, "<iq from='romeo@example.com/phone' to='juliet@example.com/gone' type='get' "
-                "id='q1'><query xmlns='jabber:iq:version'/></iq>");
+  h.send(romeo,
+         "<iq from='romeo@example.com/phone' to='juliet@example.com/gone' type='get' "
+         "id='q1'><query xmlns='jabber:iq:version'/></iq>");
   auto got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "type='error'"));
@@ -177,8 +187,9 @@ TEST_CASE("an iq to a gone resource gets service-unavailable", "[router]") {
 TEST_CASE("a message to an unknown local user gets service-unavailable", "[router]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='nobody@example.com' type='chat'>"
-                "<body>x</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='nobody@example.com' type='chat'>"
+         "<body>x</body></message>");
   auto got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "<service-unavailable"));
@@ -190,8 +201,9 @@ TEST_CASE("a message to an unknown local user gets service-unavailable", "[route
 TEST_CASE("a remote domain is not reachable without federation", "[router]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='someone@elsewhere.example' "
-                "type='chat'><body>x</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='someone@elsewhere.example' "
+         "type='chat'><body>x</body></message>");
   auto got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "<remote-server-not-found"));
@@ -200,8 +212,9 @@ TEST_CASE("a remote domain is not reachable without federation", "[router]") {
 TEST_CASE("a malformed 'to' gets jid-malformed", "[router]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
-  h.send(romeo, "<message from='romeo@example.com/phone' to='a@b@example.com' type='chat'>"
-                "<body>x</body></message>");
+  h.send(romeo,
+         "<message from='romeo@example.com/phone' to='a@b@example.com' type='chat'>"
+         "<body>x</body></message>");
   auto got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "<jid-malformed"));
@@ -210,8 +223,9 @@ TEST_CASE("a malformed 'to' gets jid-malformed", "[router]") {
 TEST_CASE("an unhandled iq to the server gets service-unavailable exactly once", "[router]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 0, 0);
-  h.send(romeo, "<iq from='romeo@example.com/phone' to='example.com' type='get' id='u1'>"
-                "<query xmlns='urn:example:unknown'/></iq>");
+  h.send(romeo,
+         "<iq from='romeo@example.com/phone' to='example.com' type='get' id='u1'>"
+         "<query xmlns='urn:example:unknown'/></iq>");
   auto got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "<service-unavailable"));
@@ -220,18 +234,21 @@ TEST_CASE("an unhandled iq to the server gets service-unavailable exactly once",
 TEST_CASE("module handlers answer server iqs: ping, version, disco", "[router][modules]") {
   Harness h;
   auto* romeo = h.connect("romeo@example.com/phone", 1, 0);
-  h.send(romeo, "<iq from='romeo@example.com/phone' to='example.com' type='get' id='p1'>"
-                "<ping xmlns='urn:xmpp:ping'/></iq>");
+  h.send(romeo,
+         "<iq from='romeo@example.com/phone' to='example.com' type='get' id='p1'>"
+         "<ping xmlns='urn:xmpp:ping'/></iq>");
   auto got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "type='result'"));
-  h.send(romeo, "<iq from='romeo@example.com/phone' type='get' id='d1'>"
-                "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  h.send(romeo,
+         "<iq from='romeo@example.com/phone' type='get' id='d1'>"
+         "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
   got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "category='account'"));
-  h.send(romeo, "<iq from='romeo@example.com/phone' to='example.com' type='get' id='d2'>"
-                "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  h.send(romeo,
+         "<iq from='romeo@example.com/phone' to='example.com' type='get' id='d2'>"
+         "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
   got = romeo->take();
   REQUIRE(got.size() == 1);
   CHECK(contains(got, "var='urn:xmpp:ping'"));

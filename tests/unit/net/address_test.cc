@@ -38,8 +38,8 @@ TEST_CASE("SocketAddress::parse accepts numeric addresses", "[net][address]") {
 }
 
 TEST_CASE("SocketAddress::parse rejects what is not a numeric address", "[net][address]") {
-  auto host = GENERATE(as<std::string>{}, "example.com", "1.2.3", "1.2.3.4.5", "256.1.1.1",
-                       ":::1", "[::1", "::1]", "1.2.3.4:5", " 1.2.3.4", "local host");
+  auto host = GENERATE(as<std::string>{}, "example.com", "1.2.3", "1.2.3.4.5", "256.1.1.1", ":::1",
+                       "[::1", "::1]", "1.2.3.4:5", " 1.2.3.4", "local host");
   CAPTURE(host);
   auto addr = SocketAddress::parse(host, 1);
   REQUIRE_FALSE(addr);

@@ -55,8 +55,8 @@ TEST_CASE("Listener: port 0 gets a real port; a second listener can share it", "
   REQUIRE(first);
   uint16_t port = (*first)->port();
   CHECK(port != 0);
-  auto second = Listener::open(loop, *SocketAddress::parse("127.0.0.1", port),
-                               [](Fd, const auto&) {});
+  auto second =
+      Listener::open(loop, *SocketAddress::parse("127.0.0.1", port), [](Fd, const auto&) {});
   REQUIRE(second);  // SO_REUSEPORT: one listening socket per worker
   CHECK((*second)->port() == port);
 }
@@ -105,15 +105,15 @@ TEST_CASE("Listener: errors come back as values", "[net][listener]") {
 TEST_CASE("Connection: echo over loopback through a Listener", "[net][connection]") {
   Loop loop;
   std::vector<std::unique_ptr<TestSession>> sessions;
-  auto listener = Listener::open(loop, *SocketAddress::parse("127.0.0.1", 0),
-                                 [&](Fd fd, const SocketAddress& peer) {
-                                   auto s = std::make_unique<TestSession>(loop, std::move(fd), peer);
-                                   auto* raw = s.get();
-                                   s->on_data = [raw](std::string_view b) { raw->conn->send(b); };
-                                   s->on_closed = [&] { loop.stop(); };
-                                   s->conn->start();
-                                   sessions.push_back(std::move(s));
-                                 });
+  auto listener = Listener::open(
+      loop, *SocketAddress::parse("127.0.0.1", 0), [&](Fd fd, const SocketAddress& peer) {
+        auto s = std::make_unique<TestSession>(loop, std::move(fd), peer);
+        auto* raw = s.get();
+        s->on_data = [raw](std::string_view b) { raw->conn->send(b); };
+        s->on_closed = [&] { loop.stop(); };
+        s->conn->start();
+        sessions.push_back(std::move(s));
+      });
   REQUIRE(listener);
   std::string echoed;
   std::thread client([&, port = (*listener)->port()] {
@@ -279,8 +279,7 @@ TEST_CASE("Connection: setReadPaused stops and resumes input", "[net][connection
   CHECK(session.received == "queued");
 }
 
-TEST_CASE("Connection: destroying it without start() just closes the socket",
-          "[net][connection]") {
+TEST_CASE("Connection: destroying it without start() just closes the socket", "[net][connection]") {
   Loop loop;
   auto [ours, theirs] = socketPair();
   {

@@ -71,9 +71,9 @@ TEST_CASE("Loop: timers fire in deadline order; cancel works", "[net][loop]") {
     loop.stop();
   });
   loop.cancelTimer(cancelled);
-  loop.cancelTimer(cancelled);   // twice: harmless
-  loop.cancelTimer(0);           // "no timer": harmless
-  loop.cancelTimer(987654);      // unknown: harmless
+  loop.cancelTimer(cancelled);  // twice: harmless
+  loop.cancelTimer(0);          // "no timer": harmless
+  loop.cancelTimer(987654);     // unknown: harmless
   auto start = std::chrono::steady_clock::now();
   REQUIRE(test::runWithWatchdog(loop));
   CHECK(fired == std::vector<std::string>{"10", "20", "20+0", "30", "60"});

@@ -37,7 +37,8 @@ class TempDir {
 };
 
 // Stops the loop after `limit` so a broken test fails instead of hanging.
-inline bool runWithWatchdog(Loop& loop, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+inline bool runWithWatchdog(Loop& loop,
+                            std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   bool timed_out = false;
   auto id = loop.addTimer(limit, [&] {
     timed_out = true;
@@ -164,8 +165,8 @@ class TlsTestClient {
   bool peerCertMatches(const std::string& host) {
     X509* cert = SSL_get1_peer_certificate(ssl_);
     if (cert == nullptr) return false;
-    bool ok = X509_check_host(cert, host.data(), host.size(), X509_CHECK_FLAG_NO_WILDCARDS,
-                              nullptr) == 1;
+    bool ok =
+        X509_check_host(cert, host.data(), host.size(), X509_CHECK_FLAG_NO_WILDCARDS, nullptr) == 1;
     X509_free(cert);
     return ok;
   }

@@ -94,8 +94,12 @@ struct Certs {
       REQUIRE(r);
     }
   }
-  std::string cert(const std::string& d) const { return (dir.path() / "certs" / (d + ".crt")).string(); }
-  std::string key(const std::string& d) const { return (dir.path() / "keys" / (d + ".key")).string(); }
+  std::string cert(const std::string& d) const {
+    return (dir.path() / "certs" / (d + ".crt")).string();
+  }
+  std::string key(const std::string& d) const {
+    return (dir.path() / "keys" / (d + ".key")).string();
+  }
   test::TempDir dir;
 };
 
@@ -110,13 +114,12 @@ std::unique_ptr<TlsServerContext> makeContext(const Certs& certs,
   return std::move(*ctx);
 }
 
-TEST_CASE("generateSelfSigned writes a usable certificate and a private key file",
-          "[net][tls]") {
+TEST_CASE("generateSelfSigned writes a usable certificate and a private key file", "[net][tls]") {
   test::TempDir dir;
   auto cert = dir.path() / "deep" / "dir" / "example.org.crt";
   auto key = dir.path() / "keys" / "example.org.key";
   REQUIRE(generateSelfSigned("example.org", cert, key));
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat(key.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   auto ctx = TlsServerContext::create({});
@@ -153,7 +156,8 @@ TEST_CASE("generateSelfSigned and addCertificate report errors", "[net][tls]") {
     REQUIRE(generateSelfSigned("b.example", dir.path() / "b.crt", dir.path() / "b.key"));
     auto ctx = TlsServerContext::create({"xmpp-client"});
     REQUIRE(ctx);
-    auto missing = (*ctx)->addCertificate("a.example", dir.path() / "nope.crt", dir.path() / "a.key");
+    auto missing =
+        (*ctx)->addCertificate("a.example", dir.path() / "nope.crt", dir.path() / "a.key");
     REQUIRE_FALSE(missing);
     CHECK(missing.error().message.find("certificate for a.example") != std::string::npos);
     auto mismatch = (*ctx)->addCertificate("a.example", dir.path() / "a.crt", dir.path() / "b.key");
@@ -163,8 +167,7 @@ TEST_CASE("generateSelfSigned and addCertificate report errors", "[net][tls]") {
   SECTION("bad ALPN") { CHECK_FALSE(TlsServerContext::create({""})); }
 }
 
-TEST_CASE("Direct TLS: handshake, echo, ALPN, channel bindings match the client's",
-          "[net][tls]") {
+TEST_CASE("Direct TLS: handshake, echo, ALPN, channel bindings match the client's", "[net][tls]") {
   Certs certs;
   auto tls = makeContext(certs, {"a.example"});
   TlsServer server(*tls, /*starttls=*/false);
@@ -243,10 +246,10 @@ TEST_CASE("SNI picks the certificate; ALPN is lenient", "[net][tls]") {
   const std::vector<Case> cases = {
       {"a.example", {"xmpp-client"}, "a.example", "xmpp-client"},
       {"b.example", {"xmpp-client"}, "b.example", "xmpp-client"},
-      {"B.Example", {}, "b.example", ""},                              // case-insensitive
+      {"B.Example", {}, "b.example", ""},                                    // case-insensitive
       {"muc.b.example", {"h2", "xmpp-client"}, "b.example", "xmpp-client"},  // wildcard SAN
-      {"", {"h2"}, "a.example", ""},                                   // no SNI: default
-      {"unknown.org", {"xmpp-server"}, "a.example", ""},               // unknown: default
+      {"", {"h2"}, "a.example", ""},                                         // no SNI: default
+      {"unknown.org", {"xmpp-server"}, "a.example", ""},                     // unknown: default
   };
   Certs certs;
   auto tls = makeContext(certs, {"a.example", "b.example"});

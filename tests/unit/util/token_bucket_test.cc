@@ -1,7 +1,7 @@
 // The token bucket behind per-session byte rate limits.
-#include <catch2/catch.hpp>
-
 #include "util/token_bucket.h"
+
+#include <catch2/catch.hpp>
 
 namespace parley {
 namespace {

@@ -154,8 +154,8 @@ class Adhoc final : public core::Module {
       payload.addChild(*command->form());
       return ev.reply(std::move(reply));
     }
-    adhoc::Invocation call{ev.host, ev.from, submitted ? adhoc::formValues(*form)
-                                                       : adhoc::FormValues{}};
+    adhoc::Invocation call{ev.host, ev.from,
+                           submitted ? adhoc::formValues(*form) : adhoc::FormValues{}};
     auto* router = &ev.router;
     auto stanza = ev.stanza;
     auto from = ev.to;
@@ -185,9 +185,9 @@ class Adhoc final : public core::Module {
     return shell(iq, from, node, sessionid, "completed", std::move(outcome));
   }
 
-  static xml::Element shell(const xml::Element& iq, const xmpp::Jid& from,
-                            const std::string& node, const std::string& sessionid,
-                            std::string_view status, std::optional<Outcome> outcome) {
+  static xml::Element shell(const xml::Element& iq, const xmpp::Jid& from, const std::string& node,
+                            const std::string& sessionid, std::string_view status,
+                            std::optional<Outcome> outcome) {
     xml::Element command("command", std::string(kCommandsNs));
     command.setAttr("node", node);
     if (!sessionid.empty()) command.setAttr("sessionid", sessionid);

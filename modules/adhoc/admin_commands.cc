@@ -70,12 +70,12 @@ Command addUser() {
   command.node = adminNode("add-user");
   command.name = "Add User";
   command.form = [] {
-    return makeForm("form", "Adding a User", "Fill out this form to add a user.",
-                    {formType(),
-                     {"accountjid", "jid-single", "The Jabber ID for the account to be added",
-                      true, {}},
-                     {"password", "text-private", "The password for this account", true, {}},
-                     {"password-verify", "text-private", "Retype password", false, {}}});
+    return makeForm(
+        "form", "Adding a User", "Fill out this form to add a user.",
+        {formType(),
+         {"accountjid", "jid-single", "The Jabber ID for the account to be added", true, {}},
+         {"password", "text-private", "The password for this account", true, {}},
+         {"password-verify", "text-private", "Retype password", false, {}}});
   };
   command.run = [](Invocation& call, Finish finish) {
     auto user = accountOn(call.host, firstValue(call.values, "accountjid"));
@@ -98,9 +98,9 @@ Command deleteUser() {
   command.node = adminNode("delete-user");
   command.name = "Delete User";
   command.form = [] {
-    return makeForm("form", "Deleting a User", "Fill out this form to delete a user.",
-                    {formType(),
-                     {"accountjids", "jid-multi", "The Jabber ID(s) to delete", true, {}}});
+    return makeForm(
+        "form", "Deleting a User", "Fill out this form to delete a user.",
+        {formType(), {"accountjids", "jid-multi", "The Jabber ID(s) to delete", true, {}}});
   };
   command.run = [](Invocation& call, Finish finish) {
     auto it = call.values.find("accountjids");
@@ -150,7 +150,8 @@ Command changePassword() {
   command.form = [] {
     return makeForm("form", "Changing a User Password",
                     "Fill out this form to change a user's password.",
-                    {formType(), {"accountjid", "jid-single", "The Jabber ID", true, {}},
+                    {formType(),
+                     {"accountjid", "jid-single", "The Jabber ID", true, {}},
                      {"password", "text-private", "The new password", true, {}}});
   };
   command.run = [](Invocation& call, Finish finish) {
@@ -185,8 +186,7 @@ Command onlineUsers(std::string_view name, bool full_jids) {
           collected->jids.insert(full_jids ? jid->toString() : jid->bare().toString());
         },
         [collected, finish] {
-          FormField field{"onlineuserjids", "jid-multi", "The list of all online users", false,
-                          {}};
+          FormField field{"onlineuserjids", "jid-multi", "The list of all online users", false, {}};
           field.values.assign(collected->jids.begin(), collected->jids.end());
           Outcome outcome;
           outcome.form = makeForm("result", "Online Users", "", {formType(), field});
@@ -204,7 +204,8 @@ Command announce() {
   command.form = [] {
     return makeForm("form", "Making an Announcement",
                     "Fill out this form to make an announcement to all active users.",
-                    {formType(), {"subject", "text-single", "Subject", false, {}},
+                    {formType(),
+                     {"subject", "text-single", "Subject", false, {}},
                      {"announcement", "text-multi", "Announcement", true, {}}});
   };
   command.run = [](Invocation& call, Finish finish) {
@@ -233,8 +234,8 @@ Command announce() {
           sent->fetch_add(1);
         },
         [sent, finish] {
-          finish(Outcome::done("Announcement sent to " + std::to_string(sent->load()) +
-                               " sessions"));
+          finish(
+              Outcome::done("Announcement sent to " + std::to_string(sent->load()) + " sessions"));
         });
   };
   return command;
@@ -252,8 +253,13 @@ Command ping() {
 }  // namespace
 
 std::vector<Command> serverCommands() {
-  return {addUser(),        deleteUser(),  changePassword(), onlineUsers("get-online-users-list", false),
-          onlineUsers("get-online-users", true), announce(), ping()};
+  return {addUser(),
+          deleteUser(),
+          changePassword(),
+          onlineUsers("get-online-users-list", false),
+          onlineUsers("get-online-users", true),
+          announce(),
+          ping()};
 }
 
 }  // namespace parley::modules::adhoc

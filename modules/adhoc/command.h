@@ -18,8 +18,8 @@ inline constexpr std::string_view kAdminFormType = "http://jabber.org/protocol/a
 // How a command ends: completed with a note and/or result form, or an iq error.
 struct Outcome {
   std::optional<xmpp::StanzaError> error;
-  std::string note;               // <note/> text, if any
-  std::string note_type = "info";  // XEP-0050 §3.4: info, warn, error
+  std::string note;                  // <note/> text, if any
+  std::string note_type = "info";    // XEP-0050 §3.4: info, warn, error
   std::optional<xml::Element> form;  // a form of type 'result'
 
   static Outcome done(std::string note) {

@@ -3,8 +3,8 @@
 
 namespace parley::modules::adhoc {
 
-xml::Element makeForm(std::string_view type, std::string_view title,
-                      std::string_view instructions, const std::vector<FormField>& fields) {
+xml::Element makeForm(std::string_view type, std::string_view title, std::string_view instructions,
+                      const std::vector<FormField>& fields) {
   const std::string ns(kDataFormsNs);
   xml::Element form("x", ns);
   form.setAttr("type", std::string(type));
@@ -21,9 +21,7 @@ xml::Element makeForm(std::string_view type, std::string_view title,
   return form;
 }
 
-const xml::Element* findForm(const xml::Element& parent) {
-  return parent.child("x", kDataFormsNs);
-}
+const xml::Element* findForm(const xml::Element& parent) { return parent.child("x", kDataFormsNs); }
 
 FormValues formValues(const xml::Element& form) {
   FormValues values;

@@ -24,8 +24,8 @@ struct FormField {
 using FormValues = std::map<std::string, std::vector<std::string>, std::less<>>;
 
 // <x xmlns='jabber:x:data' type=TYPE> with an optional title and instructions.
-xml::Element makeForm(std::string_view type, std::string_view title,
-                      std::string_view instructions, const std::vector<FormField>& fields);
+xml::Element makeForm(std::string_view type, std::string_view title, std::string_view instructions,
+                      const std::vector<FormField>& fields);
 
 // The first <x xmlns='jabber:x:data'/> child of PARENT, or nullptr.
 const xml::Element* findForm(const xml::Element& parent);

@@ -73,9 +73,9 @@ class Blocking final : public core::Module {
 
   void hookStanza(core::ModuleContext& ctx, const core::EventKey<StanzaEvent>& event,
                   Handled (Blocking::*method)(StanzaEvent&), int prio = core::priority::kDefault) {
-    ctx.hook(event,
-             std::function<Handled(StanzaEvent&)>(
-                 [this, method](StanzaEvent& ev) { return (this->*method)(ev); }),
+    ctx.hook(event, std::function<Handled(StanzaEvent&)>([this, method](StanzaEvent& ev) {
+               return (this->*method)(ev);
+             }),
              prio);
   }
 
@@ -131,9 +131,9 @@ class Blocking final : public core::Module {
             blocked = std::move(blocked)](Result<void> written) mutable {
       back([this, server, request, user, push = std::move(push), blocked = std::move(blocked),
             ok = written.hasValue()] {
-        auto answer = ok ? xmpp::emptyResult(*request)
-                         : xmpp::errorReply(*request,
-                                            xmpp::StanzaError::of(Condition::InternalServerError));
+        auto answer =
+            ok ? xmpp::emptyResult(*request)
+               : xmpp::errorReply(*request, xmpp::StanzaError::of(Condition::InternalServerError));
         if (!answer.findAttr("from")) answer.setAttr("from", user.toString());
         server->router().routeFromServer(std::make_shared<const xml::Element>(std::move(answer)));
         if (!ok) return;

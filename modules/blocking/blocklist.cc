@@ -38,8 +38,8 @@ xml::Element itemsElement(std::string_view name, const std::vector<std::string>&
 }
 
 xml::Element blockedError(const xml::Element& stanza) {
-  auto reply = xmpp::errorReply(
-      stanza, xmpp::StanzaError::of(xmpp::StanzaError::Condition::NotAcceptable));
+  auto reply =
+      xmpp::errorReply(stanza, xmpp::StanzaError::of(xmpp::StanzaError::Condition::NotAcceptable));
   // errorReply appends <error/> last.
   for (auto it = reply.children().rbegin(); it != reply.children().rend(); ++it) {
     if (it->isElement() && it->element->name() == "error") {

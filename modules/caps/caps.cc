@@ -2,8 +2,8 @@
 // disco#info answer for its caps node ("https://parley.im#VER").
 #include <atomic>
 
-#include "../disco/disco_extensions.h"
 #include "core/module.h"
+#include "disco/disco_extensions.h"
 #include "verification.h"
 
 namespace parley::modules {
@@ -63,8 +63,7 @@ class Caps final : public core::Module {
     ctx.addStreamFeature(core::StreamPhase::Authenticated, feature);
     // Before the disco module (priority 0), which refuses every node with item-not-found.
     ctx.hook(core::events::iqGet(Addressee::Host, ns::kDiscoInfo, "query"),
-             std::function<Handled(StanzaEvent&)>(
-                 [this](StanzaEvent& ev) { return nodeInfo(ev); }),
+             std::function<Handled(StanzaEvent&)>([this](StanzaEvent& ev) { return nodeInfo(ev); }),
              core::priority::kDefault + 10);
     return {};
   }

@@ -66,8 +66,8 @@ std::string verificationString(std::vector<CapsIdentity> identities,
   });
   std::string out;
   for (const auto& identity : identities) {
-    out += identity.category + "/" + identity.type + "/" + identity.lang + "/" + identity.name +
-           "<";
+    out +=
+        identity.category + "/" + identity.type + "/" + identity.lang + "/" + identity.name + "<";
   }
   std::sort(features.begin(), features.end());
   features.erase(std::unique(features.begin(), features.end()), features.end());

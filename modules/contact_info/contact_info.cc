@@ -1,7 +1,7 @@
 // XEP-0157: contact addresses for the server (abuse, admin, feedback, sales, security,
 // support), published in the server's disco#info as an extended form (XEP-0128).
 #include "core/module.h"
-#include "../disco/disco_extensions.h"
+#include "disco/disco_extensions.h"
 
 namespace parley::modules {
 namespace {
@@ -9,16 +9,16 @@ namespace {
 constexpr std::string_view kServerInfo = "http://jabber.org/network/serverinfo";
 
 // XEP-0157 §2: the registered field names, in the order we write them.
-constexpr std::string_view kAddressKinds[] = {"abuse",    "admin",    "feedback",
-                                              "sales",    "security", "support"};
+constexpr std::string_view kAddressKinds[] = {"abuse", "admin",    "feedback",
+                                              "sales", "security", "support"};
 
 class ContactInfo final : public core::Module {
  public:
   ~ContactInfo() override { disco::removeInfoExtensions(this); }
 
   Result<void> load(core::ModuleContext& ctx) override {
-    if (auto known = ctx.knownOptions({"abuse", "admin", "feedback", "sales", "security",
-                                       "support"});
+    if (auto known =
+            ctx.knownOptions({"abuse", "admin", "feedback", "sales", "security", "support"});
         !known) {
       return fail(known.error().toString());
     }

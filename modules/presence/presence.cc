@@ -5,9 +5,9 @@
 #include <set>
 #include <string>
 
-#include "../roster/roster_store.h"
-#include "../roster/subscription.h"
 #include "core/module.h"
+#include "roster/roster_store.h"
+#include "roster/subscription.h"
 #include "xml/serializer.h"
 
 namespace parley::modules {

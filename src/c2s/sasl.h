@@ -36,7 +36,7 @@ class SaslNegotiation {
     Kind kind = Kind::Failure;
     std::string data;  // challenge or success additional data (raw bytes), or failure text
     auth::SaslError error = auth::SaslError::NotAuthorized;
-    std::string username;  // the authenticated localpart, on success
+    std::string username;    // the authenticated localpart, on success
     bool anonymous = false;  // SASL ANONYMOUS: username is a fresh random localpart
   };
 

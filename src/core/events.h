@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <functional>
 #include <string>
-#include <tuple>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 

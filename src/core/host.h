@@ -3,10 +3,9 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
-
-#include <mutex>
 
 #include "core/config.h"
 #include "core/events.h"
@@ -17,7 +16,6 @@ namespace parley::core {
 class Module;
 class ModuleContext;
 class Server;
-
 
 struct Identity {
   std::string category;

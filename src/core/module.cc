@@ -1,12 +1,12 @@
 // Module registry, module contexts and per-host module loading.
 #include "core/module.h"
 
-#include "core/server.h"
-#include "storage/memory_user_store.h"
-
 #include <algorithm>
 #include <map>
 #include <mutex>
+
+#include "core/server.h"
+#include "storage/memory_user_store.h"
 
 namespace parley::core {
 namespace {
@@ -40,12 +40,11 @@ std::vector<std::string> registeredModules() {
 }
 
 const std::vector<std::string>& defaultModules() {
-  static const std::vector<std::string> modules = {"disco",    "ping",   "version",
-                                                   "time",     "register", "roster",
-                                                   "presence", "blocking", "adhoc", "contact_info",
-                                                   "offline",  "vcard",    "private",  "last",
-                                                   // caps hashes what the others registered: last
-                                                   "caps"};
+  static const std::vector<std::string> modules = {
+      "disco", "ping", "version", "time", "register", "roster", "presence", "blocking", "adhoc",
+      "contact_info", "offline", "vcard", "private", "last",
+      // caps hashes what the others registered: last
+      "caps"};
   return modules;
 }
 
@@ -58,9 +57,9 @@ ModuleContext::~ModuleContext() {
   for (const auto& feature : account_features_) eraseOne(host_.account_features_, feature);
   for (const auto& identity : identities_) eraseOne(host_.identities_, identity);
   for (const auto& [phase, xml] : stream_features_) {
-    eraseOne(phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_
-                                                   : host_.bound_features_,
-             xml);
+    eraseOne(
+        phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_ : host_.bound_features_,
+        xml);
   }
 }
 
@@ -77,8 +76,8 @@ void ModuleContext::addAccountFeature(std::string_view feature) {
 storage::UserStore& ModuleContext::openStore(std::string_view name) { return host_.store(name); }
 
 void ModuleContext::addStreamFeature(StreamPhase phase, std::string xml) {
-  auto& list = phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_
-                                                     : host_.bound_features_;
+  auto& list =
+      phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_ : host_.bound_features_;
   stream_features_.push_back({phase, xml});
   list.push_back(std::move(xml));
 }

@@ -18,11 +18,15 @@ std::optional<SessionRef> SessionRegistry::bind(const xmpp::FullJid& jid, Sessio
   for (auto& entry : list) {
     if (entry.resource == jid.resourcepart()) {
       auto previous = entry.session;
-      entry = BoundResource{std::string(jid.resourcepart()), session, 0, false};
+      entry = BoundResource{};
+      entry.resource = std::string(jid.resourcepart());
+      entry.session = session;
       return previous;
     }
   }
-  list.push_back(BoundResource{std::string(jid.resourcepart()), session, 0, false});
+  auto& added = list.emplace_back();
+  added.resource = std::string(jid.resourcepart());
+  added.session = session;
   return std::nullopt;
 }
 

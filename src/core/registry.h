@@ -17,9 +17,9 @@ struct BoundResource {
   std::string resource;
   SessionRef session;
   int priority = 0;
-  bool available = false;       // has sent initial presence and not unavailable since
+  bool available = false;         // has sent initial presence and not unavailable since
   bool roster_requested = false;  // asked for the roster: gets roster pushes (RFC 6121 §2.1.6)
-  xmpp::StanzaPtr presence;     // its latest broadcast available presence, if any
+  xmpp::StanzaPtr presence;       // its latest broadcast available presence, if any
 };
 
 // Thread-safe. Sharded by bare JID with one short critical section per call;

@@ -53,8 +53,7 @@ std::vector<Host*> Server::hosts() {
   return list;
 }
 
-void Server::createUser(Host& host, std::string user, std::string_view password,
-                        AccountDone done) {
+void Server::createUser(Host& host, std::string user, std::string_view password, AccountDone done) {
   auto back = postBack();
   auto record = makeAccountRecord(password);
   storage_->accounts().create(
@@ -83,22 +82,22 @@ void Server::setPassword(Host& host, std::string user, std::string_view password
 
 void Server::deleteUser(Host& host, std::string user, AccountDone done) {
   auto back = postBack();
-  storage_->removeUser(
-      host.domain(), user,
-      [this, back, &host, user, done = std::move(done)](Result<void, storage::AccountError> result) {
-        back([this, &host, user, done, result = std::move(result)]() mutable {
-          if (result) {
-            UserEvent event{host, user};
-            host.events().fire(events::userDeleted(), event);
-            if (auto bare = xmpp::BareJid::fromParts(user, host.domain())) {
-              closeSessions(*bare, xmpp::StreamErrorCondition::NotAuthorized,
-                            "The account was deleted");
-            }
-            log::info("account ", user, "@", host.domain(), " deleted");
-          }
-          done(std::move(result));
-        });
-      });
+  storage_->removeUser(host.domain(), user,
+                       [this, back, &host, user,
+                        done = std::move(done)](Result<void, storage::AccountError> result) {
+                         back([this, &host, user, done, result = std::move(result)]() mutable {
+                           if (result) {
+                             UserEvent event{host, user};
+                             host.events().fire(events::userDeleted(), event);
+                             if (auto bare = xmpp::BareJid::fromParts(user, host.domain())) {
+                               closeSessions(*bare, xmpp::StreamErrorCondition::NotAuthorized,
+                                             "The account was deleted");
+                             }
+                             log::info("account ", user, "@", host.domain(), " deleted");
+                           }
+                           done(std::move(result));
+                         });
+                       });
 }
 
 void Server::closeSessions(const xmpp::BareJid& jid, xmpp::StreamErrorCondition condition,

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "../../modules/register/invites.h"
 #include "core/accounts.h"
 #include "core/config.h"
 #include "net/tls.h"
+#include "register/invites.h"
 #include "storage/store.h"
 #include "xmpp/jid.h"
 

@@ -56,8 +56,8 @@ const ReceivedStanza* runWithForm(StropheClient& client, const std::string& comm
   std::string sessionid = cmd->attr("sessionid");
   REQUIRE_FALSE(sessionid.empty());
   return client.request("<iq type='set' id='" + id + "' to='localhost'><command xmlns='" +
-                            kCommandsNs + "' node='" + kAdmin + "#" + command +
-                            "' sessionid='" + sessionid +
+                            kCommandsNs + "' node='" + kAdmin + "#" + command + "' sessionid='" +
+                            sessionid +
                             "' action='complete'><x xmlns='jabber:x:data' type='submit'>" +
                             field("FORM_TYPE", {kAdmin}) + fields + "</x></command></iq>",
                         id);
@@ -79,9 +79,10 @@ TEST_CASE("ad-hoc: non-admins see and run only ping", "[adhoc]") {
   auto juliet = login(*server, "juliet", "garden");
   CHECK(commandNodes(*juliet, "i1") == std::vector<std::string>{"ping"});
 
-  auto pong = juliet->request(std::string("<iq type='set' id='c1' to='localhost'><command xmlns='") +
-                                  kCommandsNs + "' node='ping' action='execute'/></iq>",
-                              "c1");
+  auto pong =
+      juliet->request(std::string("<iq type='set' id='c1' to='localhost'><command xmlns='") +
+                          kCommandsNs + "' node='ping' action='execute'/></iq>",
+                      "c1");
   REQUIRE(pong != nullptr);
   INFO(pong->xml);
   CHECK(status(*pong) == "completed");
@@ -89,11 +90,11 @@ TEST_CASE("ad-hoc: non-admins see and run only ping", "[adhoc]") {
   REQUIRE(note != nullptr);
   CHECK(note->text == "Pong");
 
-  auto refused = juliet->request(std::string("<iq type='set' id='c2' to='localhost'><command "
-                                             "xmlns='") +
-                                     kCommandsNs + "' node='" + kAdmin +
-                                     "#add-user' action='execute'/></iq>",
-                                 "c2");
+  auto refused =
+      juliet->request(std::string("<iq type='set' id='c2' to='localhost'><command "
+                                  "xmlns='") +
+                          kCommandsNs + "' node='" + kAdmin + "#add-user' action='execute'/></iq>",
+                      "c2");
   REQUIRE(refused != nullptr);
   CHECK(hasError(*refused, "forbidden"));
 
@@ -119,8 +120,8 @@ TEST_CASE("ad-hoc: an admin manages accounts and online users", "[adhoc]") {
   juliet->sendPresence(0);
   REQUIRE(juliet->syncWithServer());
   auto nodes = commandNodes(*romeo, "i1");
-  for (const char* expected : {"add-user", "delete-user", "change-user-password",
-                               "get-online-users-list", "announce"}) {
+  for (const char* expected :
+       {"add-user", "delete-user", "change-user-password", "get-online-users-list", "announce"}) {
     INFO(expected);
     CHECK(std::find(nodes.begin(), nodes.end(), std::string(kAdmin) + "#" + expected) !=
           nodes.end());
@@ -138,10 +139,9 @@ TEST_CASE("ad-hoc: an admin manages accounts and online users", "[adhoc]") {
   auto mercutio = login(*server, "mercutio", "street");
 
   // Adding him again is a conflict.
-  auto again = runWithForm(*romeo, "add-user",
-                           field("accountjid", {"mercutio@localhost"}) +
-                               field("password", {"x"}),
-                           "a2");
+  auto again =
+      runWithForm(*romeo, "add-user",
+                  field("accountjid", {"mercutio@localhost"}) + field("password", {"x"}), "a2");
   REQUIRE(again != nullptr);
   CHECK(hasError(*again, "conflict"));
 
@@ -159,10 +159,9 @@ TEST_CASE("ad-hoc: an admin manages accounts and online users", "[adhoc]") {
   }
 
   // Announce: juliet (available) gets it.
-  auto announced = runWithForm(*romeo, "announce",
-                               field("subject", {"Notice"}) +
-                                   field("announcement", {"The ball starts at nine"}),
-                               "n1");
+  auto announced = runWithForm(
+      *romeo, "announce",
+      field("subject", {"Notice"}) + field("announcement", {"The ball starts at nine"}), "n1");
   REQUIRE(announced != nullptr);
   CHECK(status(*announced) == "completed");
   const auto* headline = juliet->waitFor(messageWithBody("The ball starts at nine"));
@@ -171,10 +170,9 @@ TEST_CASE("ad-hoc: an admin manages accounts and online users", "[adhoc]") {
   CHECK(headline->from == "localhost");
 
   // Change mercutio's password: the new one works.
-  auto changed = runWithForm(*romeo, "change-user-password",
-                             field("accountjid", {"mercutio@localhost"}) +
-                                 field("password", {"queen-mab"}),
-                             "p1");
+  auto changed = runWithForm(
+      *romeo, "change-user-password",
+      field("accountjid", {"mercutio@localhost"}) + field("password", {"queen-mab"}), "p1");
   REQUIRE(changed != nullptr);
   CHECK(status(*changed) == "completed");
   {
@@ -183,8 +181,8 @@ TEST_CASE("ad-hoc: an admin manages accounts and online users", "[adhoc]") {
   }
 
   // Delete him: his session ends and he cannot log in again.
-  auto deleted = runWithForm(*romeo, "delete-user", field("accountjids", {"mercutio@localhost"}),
-                             "d1");
+  auto deleted =
+      runWithForm(*romeo, "delete-user", field("accountjids", {"mercutio@localhost"}), "d1");
   REQUIRE(deleted != nullptr);
   INFO(deleted->xml);
   CHECK(status(*deleted) == "completed");
@@ -192,8 +190,8 @@ TEST_CASE("ad-hoc: an admin manages accounts and online users", "[adhoc]") {
   StropheClient gone;
   CHECK_FALSE(gone.connect("mercutio@localhost/third", "queen-mab", clientOptions(*server)));
 
-  auto missing = runWithForm(*romeo, "delete-user", field("accountjids", {"nobody@localhost"}),
-                             "d2");
+  auto missing =
+      runWithForm(*romeo, "delete-user", field("accountjids", {"nobody@localhost"}), "d2");
   REQUIRE(missing != nullptr);
   CHECK(hasError(*missing, "item-not-found"));
 }

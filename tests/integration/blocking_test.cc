@@ -12,8 +12,8 @@ constexpr const char* kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 std::string blockIq(const std::string& id, const std::string& verb, const std::string& jid) {
   std::string items = jid.empty() ? "" : "<item jid='" + jid + "'/>";
-  return "<iq type='set' id='" + id + "'><" + verb + " xmlns='urn:xmpp:blocking'>" + items +
-         "</" + verb + "></iq>";
+  return "<iq type='set' id='" + id + "'><" + verb + " xmlns='urn:xmpp:blocking'>" + items + "</" +
+         verb + "></iq>";
 }
 
 // The condition of a stanza's <error/>, e.g. "service-unavailable"; "" if none.
@@ -37,9 +37,8 @@ StropheClient::Predicate pushOf(const std::string& verb) {
 }
 
 std::vector<std::string> blocklist(StropheClient& client, const std::string& id) {
-  auto reply =
-      client.request("<iq type='get' id='" + id + "'><blocklist xmlns='urn:xmpp:blocking'/></iq>",
-                     id);
+  auto reply = client.request(
+      "<iq type='get' id='" + id + "'><blocklist xmlns='urn:xmpp:blocking'/></iq>", id);
   REQUIRE(reply != nullptr);
   INFO(reply->xml);
   REQUIRE(reply->type == "result");
@@ -50,8 +49,7 @@ std::vector<std::string> blocklist(StropheClient& client, const std::string& id)
   return jids;
 }
 
-TEST_CASE("blocking cuts messages and iqs and presence both ways until unblocked",
-          "[blocking]") {
+TEST_CASE("blocking cuts messages and iqs and presence both ways until unblocked", "[blocking]") {
   auto server = startServer();
   auto romeo = login(*server, "romeo", "balcony");
   auto juliet = login(*server, "juliet", "garden");
@@ -112,13 +110,17 @@ TEST_CASE("blocking cuts messages and iqs and presence both ways until unblocked
     romeo->send("<presence/>");
     REQUIRE(romeo->syncWithServer());
     REQUIRE(juliet->syncWithServer());
-    CHECK(romeo->pending([](const ReceivedStanza& s) {
-      return s.name == "presence" && s.type == "error";
-    }).empty());
+    CHECK(romeo
+              ->pending(
+                  [](const ReceivedStanza& s) { return s.name == "presence" && s.type == "error"; })
+              .empty());
     INFO(juliet->transcript());
-    CHECK(juliet->pending([](const ReceivedStanza& s) {
-      return s.name == "presence" && s.type != "unavailable" && bareJid(s.from) == "romeo@localhost";
-    }).empty());
+    CHECK(juliet
+              ->pending([](const ReceivedStanza& s) {
+                return s.name == "presence" && s.type != "unavailable" &&
+                       bareJid(s.from) == "romeo@localhost";
+              })
+              .empty());
     CHECK(juliet->pending(messageWithBody("psst")).empty());
   }
 

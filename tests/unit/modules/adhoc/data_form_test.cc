@@ -1,5 +1,5 @@
 // XEP-0004 form building and reading for ad-hoc commands.
-#include "../../../../modules/adhoc/data_form.h"
+#include "adhoc/data_form.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // XEP-0191 JID matching and command parsing.
-#include "../../../../modules/blocking/blocklist.h"
+#include "blocking/blocklist.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // XEP-0115 verification strings, checked against the examples of §5.2 and §5.3.
-#include "../../../../modules/caps/verification.h"
+#include "caps/verification.h"
 
 #include <catch2/catch.hpp>
 

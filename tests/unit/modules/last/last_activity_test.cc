@@ -1,5 +1,5 @@
 // Unit tests for XEP-0012 helpers: logout records, roster authorization, replies.
-#include "../../../../modules/last/last_activity.h"
+#include "last/last_activity.h"
 
 #include <catch2/catch.hpp>
 

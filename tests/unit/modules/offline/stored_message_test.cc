@@ -1,5 +1,5 @@
 // Unit tests for offline storage helpers: which messages are stored, XEP-0203 stamps.
-#include "../../../../modules/offline/stored_message.h"
+#include "offline/stored_message.h"
 
 #include <catch2/catch.hpp>
 

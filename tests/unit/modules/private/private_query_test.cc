@@ -1,5 +1,5 @@
 // Unit tests for XEP-0049 query checks: reserved namespaces, get and set shapes.
-#include "../../../../modules/private/private_query.h"
+#include "private/private_query.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // Unit tests for the invitation token format shared by the register module and parleyctl.
-#include "../../../../modules/register/invites.h"
+#include "register/invites.h"
 
 #include <catch2/catch.hpp>
 #include <set>

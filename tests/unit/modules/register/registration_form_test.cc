@@ -1,5 +1,5 @@
 // Unit tests for XEP-0077 payloads: field reading, sign-up and password-change checks, forms.
-#include "../../../../modules/register/registration_form.h"
+#include "register/registration_form.h"
 
 #include <catch2/catch.hpp>
 

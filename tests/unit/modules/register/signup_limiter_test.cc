@@ -1,5 +1,5 @@
 // Unit tests for the per-IP sign-up limit of the register module.
-#include "../../../../modules/register/signup_limiter.h"
+#include "register/signup_limiter.h"
 
 #include <catch2/catch.hpp>
 

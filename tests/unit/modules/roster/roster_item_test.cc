@@ -1,5 +1,5 @@
 // Roster items: stored form round trip and the roster set rules of RFC 6121 §2.3.3.
-#include "../../../../modules/roster/roster_item.h"
+#include "roster/roster_item.h"
 
 #include <catch2/catch.hpp>
 

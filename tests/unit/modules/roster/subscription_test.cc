@@ -1,5 +1,5 @@
 // The subscription state machine against the state tables of RFC 6121 Appendix A.
-#include "../../../../modules/roster/subscription.h"
+#include "roster/subscription.h"
 
 #include <catch2/catch.hpp>
 

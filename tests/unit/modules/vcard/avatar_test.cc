@@ -1,5 +1,5 @@
 // Unit tests for XEP-0153 helpers: base64 as found in vCards, photo hashes, presence stamp.
-#include "../../../../modules/vcard/avatar.h"
+#include "vcard/avatar.h"
 
 #include <catch2/catch.hpp>
 

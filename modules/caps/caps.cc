@@ -50,10 +50,10 @@ xml::Element infoQuery(const core::Host& host, std::string_view node) {
 
 class Caps final : public core::Module {
  public:
-  Result<void> load(core::ModuleContext& ctx) override {
-    // The stream feature is a fixed string, so the hash covers what the modules loaded
-    // before this one registered: list caps last. TODO(core): a "host loaded" event (or
-    // stream features computed at send time) would let it cover every module.
+  Result<void> load(core::ModuleContext&) override { return {}; }
+
+  // Once every module registered its features, so the hash covers all of them.
+  Result<void> allLoaded(core::ModuleContext& ctx) override {
     advertised_ = currentVerification(ctx.host());
     std::string feature = "<c xmlns='" + std::string(ns::kCaps) + "' hash='sha-1' node='" +
                           std::string(kNode) + "' ver='" + advertised_ + "'/>";

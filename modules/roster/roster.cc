@@ -38,6 +38,18 @@ class Roster final : public core::Module {
                      core::events::iqSet(Addressee::Bare, roster::kRosterNs, "query")}) {
       ctx.hook(key, &Roster::forbidden);
     }
+    // XEP-0077 §3.2: a deleted account ends its subscriptions; contacts are told
+    // (unavailable, unsubscribe, unsubscribed) while the roster can still be read.
+    ctx.hook(core::events::userDeleting(),
+             std::function<Handled(core::UserEvent&)>([store](core::UserEvent& ev) {
+               auto bare = xmpp::BareJid::fromParts(ev.user, ev.host.domain());
+               if (!bare) return Handled::No;
+               for (const auto& item : store->roster(ev.user).items) {
+                 unsubscribeRemoved(ev.host.server(), *bare, item.jid,
+                                    store->contact(ev.user, item.jid));
+               }
+               return Handled::No;
+             }));
     ctx.hook(core::events::userDeleted(),
              std::function<Handled(core::UserEvent&)>([store](core::UserEvent& ev) {
                store->forget(ev.user);

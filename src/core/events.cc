@@ -51,6 +51,7 @@ EventKey<SessionEvent> resourceBind() { return {"resource-bind"}; }
 EventKey<SessionEvent> resourceUnbind() { return {"resource-unbind"}; }
 EventKey<StanzaEvent> messageOffline() { return {"message/offline"}; }
 EventKey<UserEvent> userCreated() { return {"user-created"}; }
+EventKey<UserEvent> userDeleting() { return {"user-deleting"}; }
 EventKey<UserEvent> userDeleted() { return {"user-deleted"}; }
 EventKey<PreAuthEvent> preAuthIq(std::string_view xmlns, std::string_view name) {
   std::string key = "pre-auth-iq/";

@@ -112,6 +112,9 @@ EventKey<SessionEvent> resourceUnbind();
 // handles it, the router bounces it with service-unavailable.
 EventKey<StanzaEvent> messageOffline();
 EventKey<UserEvent> userCreated();
+// Fired on the deleting worker just before the account and its data are removed,
+// while rosters and sessions are still there (to tell contacts, XEP-0077 §3.2).
+EventKey<UserEvent> userDeleting();
 EventKey<UserEvent> userDeleted();
 // An iq get/set on an unauthenticated client stream; unhandled: service-unavailable.
 EventKey<PreAuthEvent> preAuthIq(std::string_view xmlns, std::string_view name);

@@ -41,10 +41,8 @@ std::vector<std::string> registeredModules() {
 
 const std::vector<std::string>& defaultModules() {
   static const std::vector<std::string> modules = {
-      "disco", "ping", "version", "time", "register", "roster", "presence", "blocking", "adhoc",
-      "contact_info", "offline", "vcard", "private", "last",
-      // caps hashes what the others registered: last
-      "caps"};
+      "disco", "ping",         "version", "time",  "register", "roster", "presence", "blocking",
+      "adhoc", "contact_info", "offline", "vcard", "private",  "last",   "caps"};
   return modules;
 }
 
@@ -154,6 +152,13 @@ Result<void, ConfigError> Host::loadModules(const std::string& config_file) {
           config_.pos, "module '" + name + "' on " + domain() + ": " + result.error().message});
     }
     modules_.push_back(std::move(loaded));
+  }
+  for (auto& loaded : modules_) {
+    if (auto result = loaded->module->allLoaded(*loaded->context); !result) {
+      return Unexpected(ConfigError{config_.pos, "module '" + loaded->context->moduleName() +
+                                                     "' on " + domain() + ": " +
+                                                     result.error().message});
+    }
   }
   // Options for a module this host does not load are a mistake (a typo, or a
   // module left out of `modules`): say so rather than ignore them.

@@ -99,6 +99,9 @@ class Module {
  public:
   virtual ~Module() = default;
   virtual Result<void> load(ModuleContext& ctx) = 0;
+  // Called once every module of the host has loaded, for what depends on the
+  // others (XEP-0115 hashes every feature the host advertises).
+  virtual Result<void> allLoaded(ModuleContext& /*ctx*/) { return {}; }
 };
 
 // The registry of compiled-in modules, filled by PARLEY_MODULE at static init.

@@ -82,6 +82,10 @@ void Server::setPassword(Host& host, std::string user, std::string_view password
 
 void Server::deleteUser(Host& host, std::string user, AccountDone done) {
   auto back = postBack();
+  if (host.userExists(user)) {
+    UserEvent deleting{host, user};
+    host.events().fire(events::userDeleting(), deleting);
+  }
   storage_->removeUser(host.domain(), user,
                        [this, back, &host, user,
                         done = std::move(done)](Result<void, storage::AccountError> result) {

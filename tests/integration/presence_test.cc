@@ -278,3 +278,31 @@ TEST_CASE("at login the probes bring the contacts' current presence", "[presence
 
 }  // namespace
 }  // namespace parley::integration
+
+namespace parley::integration {
+namespace {
+
+TEST_CASE("a deleted account ends its subscriptions and goes offline for contacts",
+          "[presence][register]") {
+  auto server = startServer();
+  auto romeo = login(*server, "romeo", "balcony");
+  auto juliet = login(*server, "juliet", "chamber");
+  requestRoster(*romeo);
+  requestRoster(*juliet);
+  romeo->sendPresence(0);
+  juliet->sendPresence(0);
+  subscribeBoth(*romeo, *juliet);
+  REQUIRE(romeo->waitFor(presence("juliet@localhost/chamber")) != nullptr);
+
+  // XEP-0077 §3.2: juliet removes her account.
+  juliet->send("<iq type='set' id='rm1'><query xmlns='jabber:iq:register'><remove/></query></iq>");
+  // RFC 6121: romeo sees her go offline, and both subscriptions end.
+  REQUIRE(romeo->waitFor(presence("juliet@localhost/chamber", "unavailable")) != nullptr);
+  REQUIRE(romeo->waitFor(pushOf("juliet@localhost", "none")) != nullptr);
+  auto item = rosterItem(*romeo, "juliet@localhost");
+  REQUIRE(item);
+  CHECK(item->attr("subscription") == "none");
+}
+
+}  // namespace
+}  // namespace parley::integration

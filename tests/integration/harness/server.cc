@@ -354,6 +354,15 @@ bool ParleyServer::launch() {
   return false;
 }
 
+bool ParleyServer::kill9() {
+  if (pid_ <= 0) return false;
+  kill(pid_, SIGKILL);
+  if (!waitForExit(pid_, Clock::now() + std::chrono::seconds(5))) return false;
+  pid_ = -1;
+  exit_status_ = 0;  // asked for: the next start() reuses the directory
+  return true;
+}
+
 void ParleyServer::terminate() {
   if (pid_ > 0) kill(pid_, SIGTERM);
 }

@@ -63,6 +63,9 @@ class ParleyServer {
   void terminate();
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
   bool isRunning() const { return pid_ > 0; }
+  // SIGKILL, no clean shutdown (a crash), and reap it; not counted as a failure. True once
+  // it is gone. start() again then restarts parleyd on the same directory and data.
+  bool kill9();
 
   uint16_t c2sPort() const { return c2s_port_; }
   uint16_t directTlsPort() const { return direct_tls_port_; }

@@ -31,12 +31,6 @@ void bounceLater(core::Router& router, const xml::Element& stanza, const std::st
   router.routeFromServer(std::make_shared<const xml::Element>(std::move(reply)));
 }
 
-// Continues on this worker's loop from a storage callback; inline off a worker (tests).
-std::function<void(std::function<void()>)> postBackOrInline() {
-  if (core::currentWorker()) return core::postBack();
-  return [](std::function<void()> fn) { fn(); };
-}
-
 // Shared with storage callbacks that may outlive a dispatch. Immutable after load but for
 // the in-flight counts, which have their own lock.
 struct OfflineState {
@@ -114,7 +108,7 @@ class Offline final : public core::Module {
     }
     auto stamped = offline::withDelay(message, state->domain, std::chrono::system_clock::now());
     // The router was told Yes: from now on a failed write is ours to bounce.
-    auto back = postBackOrInline();
+    auto back = core::postBack();
     core::Router* router = &ev.router;
     auto stanza = ev.stanza;
     auto account = ev.to.bare().toString();

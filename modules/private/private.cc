@@ -20,11 +20,6 @@ struct PrivateState {
   std::string domain;
 };
 
-std::function<void(std::function<void()>)> postBackOrInline() {
-  if (core::currentWorker()) return core::postBack();
-  return [](std::function<void()> fn) { fn(); };
-}
-
 class Private final : public core::Module {
  public:
   Result<void> load(core::ModuleContext& ctx) override {
@@ -70,24 +65,8 @@ class Private final : public core::Module {
     if (!entries) return ev.bounce(entries.error());
     std::vector<storage::UserStore::Change> changes;
     for (auto& [xmlns, stored] : *entries) changes.push_back({xmlns, xml::toString(stored)});
-    auto back = postBackOrInline();
-    core::Router* router = &ev.router;
-    auto stanza = ev.stanza;
-    auto account = ev.from.bare().toString();
-    state->store.apply(
-        state->domain, std::string(ev.from.localpart()), std::move(changes),
-        [back, router, stanza, account](Result<void> done) {
-          if (!done) {
-            log::warn("mod_private ", account, ": storing failed: ", done.error().message);
-          }
-          back([router, stanza, account, ok = bool(done)] {
-            auto reply = ok ? xmpp::emptyResult(*stanza)
-                            : xmpp::errorReply(
-                                  *stanza, xmpp::StanzaError::of(Condition::InternalServerError));
-            if (!reply.findAttr("from")) reply.setAttr("from", account);
-            router->routeFromServer(std::make_shared<const xml::Element>(std::move(reply)));
-          });
-        });
+    state->store.apply(state->domain, std::string(ev.from.localpart()), std::move(changes),
+                       ev.resultAfterWrite("storing private XML"));
     return Handled::Yes;
   }
 };

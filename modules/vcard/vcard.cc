@@ -27,11 +27,6 @@ struct VcardState {
 };
 
 // Continues on this worker's loop from a storage callback; inline off a worker (tests).
-std::function<void(std::function<void()>)> postBackOrInline() {
-  if (core::currentWorker()) return core::postBack();
-  return [](std::function<void()> fn) { fn(); };
-}
-
 xml::Element emptyVcard() { return xml::Element("vCard", std::string(vcard::kVcardNs)); }
 
 bool isEmpty(const xml::Element& vcard) {
@@ -114,24 +109,8 @@ class Vcard final : public core::Module {
       changes.push_back({std::string(vcard::kVcardKey), std::move(text)});
       changes.push_back({std::string(vcard::kPhotoHashKey), vcard::photoHash(*vcard)});
     }
-    auto back = postBackOrInline();
-    core::Router* router = &ev.router;
-    auto stanza = ev.stanza;
-    auto account = ev.from.bare().toString();
-    state->store.apply(
-        state->domain, std::string(ev.from.localpart()), std::move(changes),
-        [back, router, stanza, account](Result<void> done) {
-          if (!done) {
-            log::warn("mod_vcard ", account, ": storing the vCard failed: ", done.error().message);
-          }
-          back([router, stanza, account, ok = bool(done)] {
-            auto reply = ok ? xmpp::emptyResult(*stanza)
-                            : xmpp::errorReply(
-                                  *stanza, xmpp::StanzaError::of(Condition::InternalServerError));
-            if (!reply.findAttr("from")) reply.setAttr("from", account);
-            router->routeFromServer(std::make_shared<const xml::Element>(std::move(reply)));
-          });
-        });
+    state->store.apply(state->domain, std::string(ev.from.localpart()), std::move(changes),
+                       ev.resultAfterWrite("storing the vCard"));
     return Handled::Yes;
   }
 

@@ -2,6 +2,8 @@
 #include "core/events.h"
 
 #include "core/router.h"
+#include "core/worker.h"
+#include "util/log.h"
 
 namespace parley::core {
 
@@ -76,6 +78,24 @@ Handled StanzaEvent::reply(xml::Element reply_stanza) {
   if (!reply_stanza.findAttr("from")) reply_stanza.setAttr("from", to.toString());
   router.routeFromServer(std::make_shared<const xml::Element>(std::move(reply_stanza)));
   return Handled::Yes;
+}
+
+std::function<void(Result<void>)> StanzaEvent::resultAfterWrite(std::string what) {
+  auto back = postBack();
+  Router* router_ptr = &router;
+  auto request = stanza;
+  auto account = to.toString();
+  return [back, router_ptr, request, account, what = std::move(what)](Result<void> written) {
+    if (!written) log::warn(account, ": ", what, " failed: ", written.error().message);
+    back([router_ptr, request, account, ok = bool(written)] {
+      auto answer =
+          ok ? xmpp::emptyResult(*request)
+             : xmpp::errorReply(*request, xmpp::StanzaError::of(
+                                              xmpp::StanzaError::Condition::InternalServerError));
+      if (!answer.findAttr("from")) answer.setAttr("from", account);
+      router_ptr->routeFromServer(std::make_shared<const xml::Element>(std::move(answer)));
+    });
+  };
 }
 
 Handled StanzaEvent::bounce(xmpp::StanzaError error) {

@@ -55,6 +55,11 @@ struct StanzaEvent {
   Handled bounce(xmpp::StanzaError::Condition condition) {
     return bounce(xmpp::StanzaError::of(condition));
   }
+  // For an iq whose answer must wait for a storage write (nothing is acknowledged
+  // before it is durable): a `done` callback that, on this worker's loop, answers
+  // with an empty result, or with internal-server-error (and a warn log naming
+  // `what`) if the write failed. The handler returns Handled::Yes itself.
+  std::function<void(Result<void>)> resultAfterWrite(std::string what);
 };
 
 // A session coming or going (resource-bind, resource-unbind). Fired on the

@@ -15,7 +15,7 @@ Worker* currentWorker() { return t_current_worker; }
 
 std::function<void(std::function<void()>)> postBack() {
   Worker* worker = t_current_worker;
-  PARLEY_CHECK(worker != nullptr);
+  if (!worker) return [](std::function<void()> fn) { fn(); };
   return [worker](std::function<void()> fn) {
     if (worker->loop().isLoopThread()) {
       fn();

@@ -62,7 +62,7 @@ Worker* currentWorker();
 
 // Returns a function that runs a callback on the current worker's loop, callable
 // from any thread: how a storage `done` (writer thread) gets back to the session's
-// thread. Must be called on a worker thread.
+// thread. Called off the workers (tools, tests), the callback runs where it is called.
 std::function<void(std::function<void()>)> postBack();
 
 }  // namespace parley::core

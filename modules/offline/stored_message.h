@@ -17,9 +17,6 @@ inline constexpr std::string_view kFeature = "msgoffline";      // XEP-0160 §4
 // groupchat and error never are.
 bool isStorable(const xml::Element& message);
 
-// XEP-0082 DateTime in UTC with millisecond precision: "2002-09-10T23:08:25.123Z".
-std::string utcStamp(std::chrono::system_clock::time_point when);
-
 // The message with a XEP-0203 <delay from='DOMAIN' stamp='...'/> appended, unless it
 // already carries one from DOMAIN (a message stored again after a failed delivery
 // keeps its first stamp).

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "core/module.h"
+#include "util/clock.h"
 
 namespace parley::modules {
 namespace {
@@ -10,20 +11,6 @@ namespace {
 using core::Addressee;
 using core::Handled;
 using core::StanzaEvent;
-
-// XEP-0082 date-time with milliseconds, always UTC.
-std::string utcStamp(std::chrono::system_clock::time_point now) {
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buffer;
-}
 
 class Time final : public core::Module {
  public:
@@ -38,7 +25,7 @@ class Time final : public core::Module {
     xml::Element time("time", std::string(ns::kTime));
     time.addChild("tzo", std::string(ns::kTime)).addText("+00:00");
     time.addChild("utc", std::string(ns::kTime))
-        .addText(utcStamp(std::chrono::system_clock::now()));
+        .addText(clock::xmppTimestamp(std::chrono::system_clock::now()));
     return ev.reply(xmpp::resultWith(ev.element(), std::move(time)));
   }
 };

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "util/clock.h"
+
 namespace parley::log {
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::Info)};
@@ -31,19 +33,15 @@ bool parseLevel(std::string_view text, Level& out) {
 }
 
 void write(Level lvl, std::string_view line) {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[64];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
+  auto stamp = clock::xmppTimestamp(std::chrono::system_clock::now());
   std::string out;
   out.reserve(line.size() + 48);
-  out.append(stamp).append(kNames[static_cast<int>(lvl)]).append(" ").append(line).append("\n");
+  out.append(stamp)
+      .append(" ")
+      .append(kNames[static_cast<int>(lvl)])
+      .append(" ")
+      .append(line)
+      .append("\n");
   // One write(2) per line so lines from different threads never interleave.
   [[maybe_unused]] auto n = ::write(STDERR_FILENO, out.data(), out.size());
 }

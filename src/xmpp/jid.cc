@@ -14,11 +14,12 @@
 #include <vector>
 
 #include "util/log.h"
+#include "util/utf8.h"
 
 namespace parley::xmpp {
 namespace {
 
-using CodePoints = std::u32string;
+using CodePoints = utf8::CodePoints;
 
 // Bounds the work done on hostile input: a part this long cannot come back under
 // kMaxJidPartSize after preparation in any realistic case, so it is refused unread.
@@ -28,63 +29,6 @@ constexpr std::size_t kMaxLabelSize = 63;  // RFC 1035 §2.3.4, in ASCII (A-labe
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }  // NOLINT: libidn allocates with malloc
 };
-
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF.
-std::optional<CodePoints> decodeUtf8(std::string_view text) {
-  CodePoints out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    char32_t cp = 0;
-    char32_t min = 0;
-    if (lead < 0x80) {
-      cp = lead;
-    } else if ((lead & 0xE0) == 0xC0) {
-      extra = 1, cp = lead & 0x1Fu, min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      extra = 2, cp = lead & 0x0Fu, min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      extra = 3, cp = lead & 0x07u, min = 0x10000;
-    } else {
-      return std::nullopt;
-    }
-    if (extra > 0 && i + extra >= text.size()) return std::nullopt;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (next & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
-    out.push_back(cp);
-    i += extra + 1;
-  }
-  return out;
-}
-
-std::string encodeUtf8(const CodePoints& cps) {
-  std::string out;
-  out.reserve(cps.size());
-  for (const char32_t cp : cps) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-  return out;
-}
 
 bool isAscii(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -195,7 +139,7 @@ bool isSymbolOrPunctuation(char32_t cp) {
 Result<std::string, JidError> prepareLocalpart(std::string_view raw) {
   if (raw.empty()) return Unexpected(JidError::EmptyLocalpart);
   if (raw.size() > kMaxRawPartSize) return Unexpected(JidError::LocalpartTooLong);
-  auto decoded = decodeUtf8(raw);
+  auto decoded = utf8::decode(raw);
   if (!decoded) return Unexpected(JidError::InvalidLocalpart);
 
   CodePoints mapped;
@@ -219,7 +163,7 @@ Result<std::string, JidError> prepareLocalpart(std::string_view raw) {
   // tagging, RFC 3454 §6) still apply; its own case folding is not used.
   if (!runStringprep(normalized, stringprep_xmpp_nodeprep, Stringprep_profile_flags{}))
     return Unexpected(JidError::InvalidLocalpart);
-  std::string out = encodeUtf8(normalized);
+  std::string out = utf8::encode(normalized);
   if (out.size() > kMaxJidPartSize) return Unexpected(JidError::LocalpartTooLong);
   return out;
 }
@@ -272,11 +216,11 @@ std::optional<std::string> prepareLabel(std::string_view raw) {
   } else {
     label = raw;
   }
-  const auto decoded = decodeUtf8(label);
+  const auto decoded = utf8::decode(label);
   if (!decoded || decoded->find(U'\0') != CodePoints::npos) return std::nullopt;
   const auto prepared = runStringprep(*decoded, stringprep_nameprep, Stringprep_profile_flags{});
   if (!prepared || prepared->empty()) return std::nullopt;
-  std::string out = encodeUtf8(*prepared);
+  std::string out = utf8::encode(*prepared);
   // The label must survive ToASCII with the STD3 rules and fit in 63 octets as an A-label.
   char* ascii = nullptr;
   const int rc = idna_to_ascii_8z(out.c_str(), &ascii, IDNA_USE_STD3_ASCII_RULES);
@@ -292,7 +236,7 @@ std::optional<std::string> prepareLabel(std::string_view raw) {
 Result<std::string, JidError> prepareDomainpart(std::string_view raw) {
   if (raw.empty()) return Unexpected(JidError::EmptyDomainpart);
   if (raw.size() > kMaxRawPartSize) return Unexpected(JidError::DomainpartTooLong);
-  if (!decodeUtf8(raw)) return Unexpected(JidError::InvalidDomainpart);
+  if (!utf8::decode(raw)) return Unexpected(JidError::InvalidDomainpart);
 
   // IDNA2003 label separators (U+3002, U+FF0E, U+FF61) become dots.
   std::string text;
@@ -338,7 +282,7 @@ Result<std::string, JidError> prepareDomainpart(std::string_view raw) {
 Result<std::string, JidError> prepareResourcepart(std::string_view raw) {
   if (raw.empty()) return Unexpected(JidError::EmptyResourcepart);
   if (raw.size() > kMaxRawPartSize) return Unexpected(JidError::ResourcepartTooLong);
-  const auto decoded = decodeUtf8(raw);
+  const auto decoded = utf8::decode(raw);
   if (!decoded || decoded->find(U'\0') != CodePoints::npos)
     return Unexpected(JidError::InvalidResourcepart);
   // Unassigned code points are allowed: MUC nicknames are resourceparts, and people
@@ -347,7 +291,7 @@ Result<std::string, JidError> prepareResourcepart(std::string_view raw) {
       runStringprep(*decoded, stringprep_xmpp_resourceprep, Stringprep_profile_flags{});
   if (!prepared) return Unexpected(JidError::InvalidResourcepart);
   if (prepared->empty()) return Unexpected(JidError::EmptyResourcepart);  // all mapped away
-  std::string out = encodeUtf8(*prepared);
+  std::string out = utf8::encode(*prepared);
   if (out.size() > kMaxJidPartSize) return Unexpected(JidError::ResourcepartTooLong);
   return out;
 }

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "util/clock.h"
 #include "xml/stream_parser.h"
 
 namespace parley::modules::offline {
@@ -38,7 +39,7 @@ TEST_CASE("offline UTC stamps follow XEP-0082", "[offline]") {
   auto c =
       GENERATE(Case{0, "1970-01-01T00:00:00.000Z"}, Case{1031699305123, "2002-09-10T23:08:25.123Z"},
                Case{-1, "1969-12-31T23:59:59.999Z"});
-  CHECK(utcStamp(system_clock::time_point(milliseconds(c.millis))) == c.stamp);
+  CHECK(clock::xmppTimestamp(system_clock::time_point(milliseconds(c.millis))) == c.stamp);
 }
 
 TEST_CASE("offline adds one delay from the domain", "[offline]") {

@@ -18,7 +18,8 @@ namespace {
 constexpr const char* kPython = "/usr/bin/python3";
 
 std::string scenarioScript() {
-  return (std::filesystem::path(__FILE__).parent_path() / "python" / "slixmpp_scenario.py")
+  return (std::filesystem::path(PARLEY_SOURCE_DIR) / "tests" / "integration" / "python" /
+          "slixmpp_scenario.py")
       .string();
 }
 

@@ -21,6 +21,20 @@ using roster::SubscriptionType;
 
 constexpr std::string_view kPreApprovalFeature = "<sub xmlns='urn:xmpp:features:pre-approval'/>";
 
+// After a subscription change reached the roster: push the item if it changed.
+// False (and a warning) if the write failed, so nothing that follows is sent.
+bool afterRosterWrite(core::Server& server, const xmpp::BareJid& user, const Result<void>& result,
+                      const roster::RosterUpdate& update) {
+  if (!result) {
+    log::warn("mod_presence ", user.toString(), ": roster write failed: ", result.error().message);
+    return false;
+  }
+  if (update.item_changed && update.after.item) {
+    roster::pushItem(server, user, roster::toElement(*update.after.item), update.version);
+  }
+  return true;
+}
+
 // Per session (session thread only): whether the resource is available, and where it
 // sent directed presence (RFC 6121 §4.6) that must be followed by unavailable.
 struct PresenceState {
@@ -130,15 +144,7 @@ class Presence final : public core::Module {
         },
         [=](Result<void> result, const roster::RosterUpdate& update) {
           back([=] {
-            if (!result) {
-              log::warn("mod_presence ", user.toString(),
-                        ": roster write failed: ", result.error().message);
-              return;
-            }
-            if (update.item_changed && update.after.item) {
-              roster::pushItem(*server, user, roster::toElement(*update.after.item),
-                               update.version);
-            }
+            if (!afterRosterWrite(*server, user, result, update)) return;
             auto to = xmpp::Jid::parse(contact);
             if (outcome->send_unavailable && to) {
               roster::sendPresenceOfResources(*server, user, *to, /*unavailable=*/true);
@@ -192,15 +198,7 @@ class Presence final : public core::Module {
         },
         [=](Result<void> result, const roster::RosterUpdate& update) {
           back([=] {
-            if (!result) {
-              log::warn("mod_presence ", user.toString(),
-                        ": roster write failed: ", result.error().message);
-              return;
-            }
-            if (update.item_changed && update.after.item) {
-              roster::pushItem(*server, user, roster::toElement(*update.after.item),
-                               update.version);
-            }
+            if (!afterRosterWrite(*server, user, result, update)) return;
             if (outcome->forward) {
               for (const auto& resource : server->registry().resources(user)) {
                 if (resource.available) server->router().deliverTo(resource.session, request);

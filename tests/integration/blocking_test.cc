@@ -8,22 +8,11 @@ namespace parley::integration {
 namespace {
 
 constexpr const char* kBlockingNs = "urn:xmpp:blocking";
-constexpr const char* kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 std::string blockIq(const std::string& id, const std::string& verb, const std::string& jid) {
   std::string items = jid.empty() ? "" : "<item jid='" + jid + "'/>";
   return "<iq type='set' id='" + id + "'><" + verb + " xmlns='urn:xmpp:blocking'>" + items + "</" +
          verb + "></iq>";
-}
-
-// The condition of a stanza's <error/>, e.g. "service-unavailable"; "" if none.
-std::string errorCondition(const ReceivedStanza& stanza) {
-  const XmlNode* error = stanza.tree.child("error");
-  if (!error) return "";
-  for (const auto& child : error->children) {
-    if (child.xmlns == kStanzasNs && child.name != "text") return child.name;
-  }
-  return "";
 }
 
 StropheClient::Predicate errorFor(const std::string& id) {

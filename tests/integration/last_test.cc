@@ -9,17 +9,6 @@ namespace {
 
 constexpr const char* kLastNs = "jabber:iq:last";
 
-std::string errorCondition(const ReceivedStanza& stanza) {
-  const XmlNode* error = stanza.tree.child("error");
-  if (!error) return "";
-  for (const auto& child : error->children) {
-    if (child.xmlns == "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name != "text") {
-      return child.name;
-    }
-  }
-  return "";
-}
-
 const ReceivedStanza* askLast(StropheClient& client, const std::string& to) {
   static int n = 0;
   std::string id = "l" + std::to_string(++n);

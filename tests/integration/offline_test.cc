@@ -11,18 +11,6 @@ StropheClient::Predicate errorWithId(const std::string& id) {
   return [id](const ReceivedStanza& s) { return s.type == "error" && s.id == id; };
 }
 
-// The condition element inside a stanza's <error/>, or "" if none.
-std::string errorCondition(const ReceivedStanza& stanza) {
-  const XmlNode* error = stanza.tree.child("error");
-  if (!error) return "";
-  for (const auto& child : error->children) {
-    if (child.xmlns == "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name != "text") {
-      return child.name;
-    }
-  }
-  return "";
-}
-
 TEST_CASE("a message to an offline user is delivered at initial presence with a delay stamp",
           "[offline]") {
   auto server = startServer();

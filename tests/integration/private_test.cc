@@ -8,17 +8,6 @@ namespace {
 
 constexpr const char* kPrivateNs = "jabber:iq:private";
 
-std::string errorCondition(const ReceivedStanza& stanza) {
-  const XmlNode* error = stanza.tree.child("error");
-  if (!error) return "";
-  for (const auto& child : error->children) {
-    if (child.xmlns == "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name != "text") {
-      return child.name;
-    }
-  }
-  return "";
-}
-
 std::string privateIq(const std::string& type, const std::string& id, const std::string& payload,
                       const std::string& to = "") {
   return "<iq type='" + type + "' id='" + id + "'" + (to.empty() ? "" : " to='" + to + "'") +

@@ -8,7 +8,6 @@ namespace parley::integration {
 namespace {
 
 constexpr const char* kRosterNs = "jabber:iq:roster";
-constexpr const char* kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 // Sends a roster get (with ver='VER' when VER is given) and returns the answer.
 const ReceivedStanza* getRoster(StropheClient& client, const std::string& id,
@@ -37,15 +36,6 @@ StropheClient::Predicate pushFor(const std::string& jid) {
     auto items = itemsOf(s);
     return items.size() == 1 && items.front()->attr("jid") == jid;
   };
-}
-
-std::string errorCondition(const ReceivedStanza& stanza) {
-  const auto* error = stanza.tree.child("error");
-  if (!error) return "";
-  for (const auto& child : error->children) {
-    if (child.xmlns == kStanzasNs && child.name != "text") return child.name;
-  }
-  return "";
 }
 
 TEST_CASE("the roster is empty at first and then lists what was added", "[roster]") {

@@ -12,17 +12,6 @@ constexpr const char* kVcardNs = "vcard-temp";
 constexpr const char* kPhotoBase64 = "YWJj";
 constexpr const char* kPhotoHash = "a9993e364706816aba3e25717850c26c9cd0d89d";
 
-std::string errorCondition(const ReceivedStanza& stanza) {
-  const XmlNode* error = stanza.tree.child("error");
-  if (!error) return "";
-  for (const auto& child : error->children) {
-    if (child.xmlns == "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name != "text") {
-      return child.name;
-    }
-  }
-  return "";
-}
-
 std::string vcardWithPhoto(const std::string& name) {
   return "<vCard xmlns='vcard-temp'><FN>" + name + "</FN><PHOTO><TYPE>image/png</TYPE><BINVAL>" +
          kPhotoBase64 + "</BINVAL></PHOTO></vCard>";

@@ -56,6 +56,18 @@ inline std::unique_ptr<StropheClient> login(const ParleyServer& server, const st
   return client;
 }
 
+// The condition element inside a stanza's <error/> (RFC 6120 §8.3), or "" if none.
+inline std::string errorCondition(const ReceivedStanza& stanza) {
+  const XmlNode* error = stanza.tree.child("error");
+  if (!error) return "";
+  for (const auto& child : error->children) {
+    if (child.xmlns == "urn:ietf:params:xml:ns:xmpp-stanzas" && child.name != "text") {
+      return child.name;
+    }
+  }
+  return "";
+}
+
 // A predicate for "a message whose body is BODY".
 inline StropheClient::Predicate messageWithBody(const std::string& body) {
   return [body](const ReceivedStanza& s) { return s.name == "message" && s.body == body; };

@@ -47,7 +47,8 @@ void appendAttribute(std::string& out, const Attribute& attr, int& next_prefix) 
   std::string_view name = attr.name;
   if (name == "xmlns" || name.starts_with("xmlns:")) return;
   if (name.starts_with('{')) {  // "{uri}local": a namespaced attribute needs a prefix
-    size_t close = name.find('}');
+    // The URI may contain '}'; the local name (an NCName) cannot.
+    size_t close = name.rfind('}');
     if (close == std::string_view::npos) return;
     std::string prefix = "ns" + std::to_string(next_prefix++);
     out.append(" xmlns:").append(prefix).append("='");

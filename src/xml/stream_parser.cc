@@ -131,7 +131,9 @@ void StreamParser::setUpParser() {
   // Expat's reparse deferral may hold back a complete stanza until more bytes arrive,
   // which a live stream cannot afford. The cost of re-scanning an unfinished token is
   // bounded by max_stanza_bytes.
+#ifdef PARLEY_HAVE_EXPAT_REPARSE_DEFERRAL
   XML_SetReparseDeferralEnabled(p, XML_FALSE);
+#endif
 }
 
 void StreamParser::clearDocumentState() {

@@ -66,6 +66,18 @@ TEST_CASE("serialize skips xmlns attributes and prefixes namespaced ones", "[xml
   CHECK(toString(*reparsed, ns::kClient) == xml);
 }
 
+// Found by xml_stream_fuzzer: a namespace URI may contain '}', a local name may not.
+TEST_CASE("serialize a namespaced attribute whose URI contains a brace", "[xml][serializer]") {
+  auto odd = parseElement("<a xmlns='urn:ex' xmlns:o='}rn{other}' o:attr='1'/>");
+  REQUIRE(odd);
+  CHECK(odd->attr("{}rn{other}}attr") == "1");
+  const std::string xml = toString(*odd, ns::kClient);
+  auto reparsed = parseElement(xml);
+  REQUIRE(reparsed);
+  CHECK(reparsed->attr("{}rn{other}}attr") == "1");
+  CHECK(toString(*reparsed, ns::kClient) == xml);
+}
+
 TEST_CASE("serialize keeps the xml prefix for elements in the xml namespace", "[xml][serializer]") {
   auto odd = parseElement("<a xmlns='urn:a'><xml:b><c/></xml:b></a>");
   REQUIRE(odd);

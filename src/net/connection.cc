@@ -1,6 +1,7 @@
 // Connection implementation: nonblocking reads/writes, coalesced output, TLS over a socket BIO.
 #include "net/connection.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -101,7 +102,13 @@ void Connection::start() {
   if (!out_.empty()) scheduleFlush();
 }
 
-void Connection::startServerTls(SSL_CTX* ctx) {
+void Connection::startServerTls(SSL_CTX* ctx) { startTls(ctx, false, {}); }
+
+void Connection::startClientTls(SSL_CTX* ctx, const std::string& server_name) {
+  startTls(ctx, true, server_name);
+}
+
+void Connection::startTls(SSL_CTX* ctx, bool as_client, const std::string& server_name) {
   PARLEY_CHECK(ssl_ == nullptr);
   if (state_ == State::Closing || state_ == State::Closed) return;
   ERR_clear_error();
@@ -110,7 +117,20 @@ void Connection::startServerTls(SSL_CTX* ctx) {
     finish("TLS setup failed: " + opensslErrors(), false);
     return;
   }
-  SSL_set_accept_state(ssl_.get());
+  if (as_client) {
+    // RFC 6066 §3: SNI carries DNS names only, never IP literals.
+    in6_addr scratch{};
+    bool is_ip = inet_pton(AF_INET, server_name.c_str(), &scratch) == 1 ||
+                 inet_pton(AF_INET6, server_name.c_str(), &scratch) == 1;
+    if (!server_name.empty() && !is_ip &&
+        SSL_set_tlsext_host_name(ssl_.get(), server_name.c_str()) != 1) {
+      finish("TLS setup failed: SNI: " + opensslErrors(), false);
+      return;
+    }
+    SSL_set_connect_state(ssl_.get());
+  } else {
+    SSL_set_accept_state(ssl_.get());
+  }
   // STARTTLS: <proceed/> (and anything else queued) goes out in plaintext before the handshake.
   if (out_offset_ < out_.size()) pre_tls_out_.append(out_, out_offset_);
   out_.clear();
@@ -122,7 +142,9 @@ void Connection::startServerTls(SSL_CTX* ctx) {
   } else {
     updateInterest();
   }
-  if (pre_tls_offset_ < pre_tls_out_.size()) scheduleFlush();
+  // The client speaks first: flushOutput() sends the ClientHello once the plaintext is out.
+  client_hello_pending_ = as_client;
+  scheduleFlush();
 }
 
 void Connection::registerWithLoop() {
@@ -343,6 +365,13 @@ void Connection::flushOutput() {
       return;
     }
   }
+  if (client_hello_pending_ && tls_ == TlsState::Handshaking) {
+    client_hello_pending_ = false;
+    std::weak_ptr<char> guard = alive_;
+    handshakeStep();
+    if (stillHere(guard) && state_ != State::Closed) updateInterest();
+    return;  // what is queued goes out once the handshake completes
+  }
   if (out_offset_ < out_.size()) {
     WriteResult r = WriteResult::Done;
     if (tls_ == TlsState::None) {
@@ -546,6 +575,25 @@ std::optional<std::string> Connection::channelBinding(std::string_view type) con
     return std::string(reinterpret_cast<const char*>(digest), len);
   }
   return std::nullopt;  // "tls-unique" and anything else
+}
+
+CertificateChain Connection::peerCertificates() const {
+  CertificateChain chain(sk_X509_new_null());
+  if (!chain || tls_ != TlsState::Established) return chain;
+  X509* leaf = SSL_get0_peer_certificate(ssl_.get());
+  if (leaf == nullptr) return chain;
+  X509_up_ref(leaf);
+  sk_X509_push(chain.get(), leaf);
+  // The client side's list starts with the leaf, the server side's does not.
+  if (STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl_.get())) {
+    for (int i = 0; i < sk_X509_num(sent); ++i) {
+      X509* cert = sk_X509_value(sent, i);
+      if (X509_cmp(cert, leaf) == 0) continue;
+      X509_up_ref(cert);
+      sk_X509_push(chain.get(), cert);
+    }
+  }
+  return chain;
 }
 
 }  // namespace parley::net

@@ -54,6 +54,10 @@ class Connection {
   // then the handshake. From this call on, all input is read as TLS records.
   // `ctx` is usually TlsServerContext::defaultCtx() (which must outlive this Connection).
   void startServerTls(SSL_CTX* ctx);
+  // The same as the client (outgoing s2s): after start() once the peer sent <proceed/>
+  // (STARTTLS), or instead of start() (direct TLS). `server_name` goes out as SNI unless it is
+  // an IP literal. `ctx` must outlive this Connection.
+  void startClientTls(SSL_CTX* ctx, const std::string& server_name);
 
   // Queues bytes (dropped after close()/closeNow()). Sent in plaintext, or encrypted once the
   // handshake completes.
@@ -78,6 +82,9 @@ class Connection {
   //   hash, MD5/SHA-1 (and signatures without a separate hash, e.g. Ed25519) -> SHA-256.
   // "tls-unique": never (unsafe with TLS 1.2 without EMS, undefined for 1.3; not offered).
   std::optional<std::string> channelBinding(std::string_view type) const;
+  // The certificates the peer presented, leaf first; empty (not null) without TLS, before the
+  // handshake completes, or when the peer sent none. For verifyPeerChain().
+  CertificateChain peerCertificates() const;
 
   const SocketAddress& peer() const { return peer_; }
   size_t pendingOutputBytes() const;
@@ -90,6 +97,7 @@ class Connection {
   enum class TlsState { None, Handshaking, Established };
   enum class WriteResult { Done, Blocked, Failed };
 
+  void startTls(SSL_CTX* ctx, bool as_client, const std::string& server_name);
   void registerWithLoop();
   void onEvents(uint32_t events);
   void onReadable();
@@ -122,9 +130,10 @@ class Connection {
   bool flush_scheduled_ = false;
   bool write_blocked_ = false;  // the socket (or SSL) said "try again when writable"
   bool handshake_wants_write_ = false;
-  bool read_wants_write_ = false;  // SSL_read needs the socket writable
-  bool write_wants_read_ = false;  // SSL_write needs the socket readable
-  bool linger_ = false;            // closed gracefully: drain input before close(2)
+  bool client_hello_pending_ = false;  // startClientTls(): the handshake waits for our plaintext
+  bool read_wants_write_ = false;      // SSL_read needs the socket writable
+  bool write_wants_read_ = false;      // SSL_write needs the socket readable
+  bool linger_ = false;                // closed gracefully: drain input before close(2)
   Loop::TimerId close_timer_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
   Stats stats_;

@@ -2,6 +2,7 @@
 #include "net/listener.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -74,6 +75,9 @@ void Listener::onReadable() {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client >= 0) {
       Fd owned(client);
+      // Output is coalesced per loop turn already; Nagle would only add delay.
+      int one = 1;
+      setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       on_accept_(std::move(owned),
                  SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&peer), len));
       continue;

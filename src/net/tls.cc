@@ -80,15 +80,84 @@ std::string opensslErrors() {
   return out;
 }
 
+namespace {
+
+std::string alpnWire(const std::vector<std::string>& protocols) {
+  std::string wire;
+  for (const auto& proto : protocols) {
+    wire.push_back(static_cast<char>(proto.size()));
+    wire += proto;
+  }
+  return wire;
+}
+
+// The settings every context shares: TLS 1.2 at least, buffers released when idle, writes
+// that may move, no compression or renegotiation.
+Result<void> applyCommonSettings(SSL_CTX* ctx) {
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+    return fail("TLS minimum version: ", opensslErrors());
+  }
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A peer that closes TCP without close_notify is normal for XMPP; the XML stream has its
+  // own end (</stream:stream>), so truncation is detected there.
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  return {};
+}
+
+// Verification happens after the handshake, where the stream knows which domain to check.
+int acceptAnyCertificate(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { return 1; }
+
+Result<void> checkAlpn(const std::vector<std::string>& protocols) {
+  for (const auto& proto : protocols) {
+    if (proto.empty() || proto.size() > 255) return fail("invalid ALPN protocol '", proto, "'");
+  }
+  return {};
+}
+
+}  // namespace
+
+// ---- TlsClientContext ----
+
+Result<std::unique_ptr<TlsClientContext>> TlsClientContext::create(
+    const std::vector<std::string>& alpn, const std::filesystem::path& cert_chain_pem,
+    const std::filesystem::path& key_pem) {
+  if (auto ok = checkAlpn(alpn); !ok) return Unexpected(std::move(ok).error());
+  std::unique_ptr<TlsClientContext> self(new TlsClientContext());
+  ERR_clear_error();
+  self->ctx_.reset(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX* ctx = self->ctx_.get();
+  if (ctx == nullptr) return fail("SSL_CTX_new: ", opensslErrors());
+  if (auto ok = applyCommonSettings(ctx); !ok) return Unexpected(std::move(ok).error());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  if (!alpn.empty()) {
+    std::string wire = alpnWire(alpn);
+    if (SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire.data()),
+                                static_cast<unsigned>(wire.size())) != 0) {
+      return fail("ALPN: ", opensslErrors());
+    }
+  }
+  if (!cert_chain_pem.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_chain_pem.c_str()) != 1) {
+      return fail("certificate ", cert_chain_pem.string(), ": ", opensslErrors());
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_pem.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      return fail("key ", key_pem.string(), ": ", opensslErrors());
+    }
+  }
+  return self;
+}
+
 // ---- TlsServerContext ----
 
-Result<std::unique_ptr<TlsServerContext>> TlsServerContext::create(std::vector<std::string> alpn) {
+Result<std::unique_ptr<TlsServerContext>> TlsServerContext::create(
+    std::vector<std::string> alpn, ClientCertificates client_certs) {
   std::unique_ptr<TlsServerContext> self(new TlsServerContext());
-  for (const auto& proto : alpn) {
-    if (proto.empty() || proto.size() > 255) return fail("invalid ALPN protocol '", proto, "'");
-    self->alpn_wire_.push_back(static_cast<char>(proto.size()));
-    self->alpn_wire_ += proto;
-  }
+  self->client_certs_ = client_certs;
+  if (auto ok = checkAlpn(alpn); !ok) return Unexpected(std::move(ok).error());
+  self->alpn_wire_ = alpnWire(alpn);
   auto ctx = self->newCtx();
   if (!ctx) return Unexpected(std::move(ctx).error());
   self->default_ctx_ = std::move(*ctx);
@@ -101,18 +170,18 @@ Result<SslCtxPtr> TlsServerContext::newCtx() {
   ERR_clear_error();
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return fail("SSL_CTX_new: ", opensslErrors());
-  if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
-    return fail("TLS minimum version: ", opensslErrors());
-  }
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  // A peer that closes TCP without close_notify is normal for XMPP clients; the XML stream
-  // has its own end (</stream:stream>), so truncation is detected there.
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                     SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                     SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (auto ok = applyCommonSettings(ctx.get()); !ok) return Unexpected(std::move(ok).error());
+  SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   static const unsigned char kSessionContext[] = "parley";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
+  if (client_certs_ == ClientCertificates::Request) {
+    // SNI may switch the SSL to another of our contexts: each one asks the same.
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, &acceptAnyCertificate);
+    // A resumed session carries no certificate; s2s streams need it every time.
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx.get(), 0);
+  }
   // The SNI callback runs on the initial SSL_CTX, ALPN on the one SNI switched to: set both
   // on every context so they all behave the same.
   SSL_CTX_set_tlsext_servername_callback(ctx.get(), &TlsServerContext::onServerName);

@@ -1,4 +1,5 @@
-// Server TLS: one SSL_CTX per certificate, picked by SNI; TLS 1.2+, ALPN; self-signed cert helper.
+// TLS contexts: server (one SSL_CTX per certificate, picked by SNI) and client (outgoing s2s);
+// TLS 1.2+, ALPN; self-signed cert helper.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -19,8 +20,13 @@ struct SslCtxDeleter {
 struct SslDeleter {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
 };
+struct X509StackDeleter {
+  void operator()(STACK_OF(X509) * stack) const { sk_X509_pop_free(stack, X509_free); }
+};
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
 using SslPtr = std::unique_ptr<SSL, SslDeleter>;
+// A certificate chain that owns a reference to each certificate in it.
+using CertificateChain = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
 
 // Drains OpenSSL's thread-local error queue into one line ("" if empty).
 std::string opensslErrors();
@@ -35,8 +41,15 @@ std::string opensslErrors();
 // COMPAT: lenient ALPN for older Conversations/Gajim/Dino builds and libstrophe.
 class TlsServerContext {
  public:
+  enum class ClientCertificates {
+    None,     // c2s: never asked for
+    Request,  // s2s: asked for and accepted whatever they are; the stream checks them
+              // afterwards (SASL EXTERNAL, XEP-0178). Session resumption is off, so every
+              // handshake carries the peer's certificate.
+  };
   // alpn: protocols we speak, e.g. {"xmpp-client"}; may be empty.
-  static Result<std::unique_ptr<TlsServerContext>> create(std::vector<std::string> alpn);
+  static Result<std::unique_ptr<TlsServerContext>> create(
+      std::vector<std::string> alpn, ClientCertificates client_certs = ClientCertificates::None);
   ~TlsServerContext();
   TlsServerContext(const TlsServerContext&) = delete;
   TlsServerContext& operator=(const TlsServerContext&) = delete;
@@ -65,9 +78,28 @@ class TlsServerContext {
                     const unsigned char* in, unsigned int inlen, void* arg);
 
   std::string alpn_wire_;  // length-prefixed protocol list
+  ClientCertificates client_certs_ = ClientCertificates::None;
   SslCtxPtr default_ctx_;
   std::vector<SslCtxPtr> extra_ctxs_;
   std::vector<DomainCert> certs_;
+};
+
+// Client TLS for outgoing s2s streams. Built at start-up, then read-only (any thread).
+// The handshake does not verify the peer: the stream checks the chain and the names afterwards
+// (verifyPeerChain, certificateMatchesDomain), since which trust anchors apply and whether
+// dialback may follow an untrusted certificate are decided per peer domain.
+class TlsClientContext {
+ public:
+  // alpn: protocols we offer, e.g. {"xmpp-server"}. cert/key (optional, both or neither): the
+  // certificate we present, so the peer can authenticate us with SASL EXTERNAL.
+  static Result<std::unique_ptr<TlsClientContext>> create(
+      const std::vector<std::string>& alpn, const std::filesystem::path& cert_chain_pem = {},
+      const std::filesystem::path& key_pem = {});
+  SSL_CTX* ctx() { return ctx_.get(); }
+
+ private:
+  TlsClientContext() = default;
+  SslCtxPtr ctx_;
 };
 
 // Writes a self-signed certificate for `domain` (subjectAltName DNS:domain and DNS:*.domain,

@@ -76,6 +76,26 @@ std::string randomBytes(std::size_t size) {
   return out;
 }
 
+std::string hexEncode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0x0f]);
+  }
+  return out;
+}
+
+std::string randomToken(std::size_t length) {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string token = randomBytes(length);
+  // 256 is not a multiple of 62: a slight bias, harmless for identifiers of this length.
+  for (auto& c : token) c = kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
+  return token;
+}
+
 std::optional<std::string> saslprep(std::string_view text) {
   if (text.find('\0') != std::string_view::npos) return std::nullopt;
   const std::string input(text);

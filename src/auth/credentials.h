@@ -63,8 +63,12 @@ std::optional<std::string> saslprep(std::string_view text);
 
 // Cryptographically random bytes (OpenSSL's RAND_bytes); aborts if the generator fails.
 std::string randomBytes(std::size_t size);
+// `length` random letters and digits: stream ids, generated resources, dialback secrets.
+std::string randomToken(std::size_t length);
 
 std::string hashOf(HashAlg alg, std::string_view data);
+// Lowercase hexadecimal, two digits per byte.
+std::string hexEncode(std::string_view bytes);
 std::string hmacOf(HashAlg alg, std::string_view key, std::string_view data);
 // Compares without leaking the position of the first difference (CRYPTO_memcmp);
 // the length is not secret.

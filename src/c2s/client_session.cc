@@ -1,59 +1,22 @@
 // c2s stream negotiation and the bound client session (RFC 6120 §4-§8).
 #include "c2s/client_session.h"
 
-#include <openssl/rand.h>
-
 #include "auth/base64.h"
+#include "auth/credentials.h"
 #include "util/log.h"
 #include "xml/namespaces.h"
 #include "xml/serializer.h"
 #include "xmpp/stanza_error.h"
+#include "xmpp/stream.h"
 
 namespace parley::c2s {
 namespace {
 
 using xmpp::StreamErrorCondition;
-
-std::string randomToken(size_t length) {
-  static constexpr char kAlphabet[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::string bytes(length, '\0');
-  PARLEY_CHECK(
-      RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(length)) == 1);
-  for (auto& c : bytes) c = kAlphabet[static_cast<unsigned char>(c) % (sizeof kAlphabet - 1)];
-  return bytes;
-}
-
-StreamErrorCondition streamErrorFor(xml::ParseErrorKind kind) {
-  switch (kind) {
-    case xml::ParseErrorKind::NotWellFormed:
-      return StreamErrorCondition::NotWellFormed;
-    case xml::ParseErrorKind::RestrictedXml:
-      return StreamErrorCondition::RestrictedXml;
-    case xml::ParseErrorKind::PolicyViolation:
-      return StreamErrorCondition::PolicyViolation;
-    case xml::ParseErrorKind::BadFormat:
-      return StreamErrorCondition::BadFormat;
-    case xml::ParseErrorKind::UnsupportedEncoding:
-      return StreamErrorCondition::UnsupportedEncoding;
-    case xml::ParseErrorKind::InvalidNamespace:
-      return StreamErrorCondition::InvalidNamespace;
-  }
-  return StreamErrorCondition::UndefinedCondition;
-}
-
-bool isStanzaName(std::string_view name) {
-  return name == "message" || name == "presence" || name == "iq";
-}
-
-// RFC 6120 §4.7.5: we speak major version 1 (any minor); absent means pre-1.0.
-bool isSupportedVersion(std::string_view version) {
-  auto dot = version.find('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 == version.size()) return false;
-  auto major = version.substr(0, dot);
-  while (major.size() > 1 && major.front() == '0') major.remove_prefix(1);
-  return major == "1";
-}
+using auth::randomToken;
+using xmpp::isStanzaName;
+using xmpp::isSupportedVersion;
+using xmpp::streamErrorFor;
 
 constexpr unsigned kMaxFailedAuths = 5;
 

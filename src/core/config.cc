@@ -1,9 +1,6 @@
 // Configuration parsing: walks the TOML tree, checks every key, type and bound, resolves paths.
 #include "core/config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -61,16 +58,6 @@ bool isModuleName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-bool isIpv4(const std::string& text) {
-  in_addr addr{};
-  return inet_pton(AF_INET, text.c_str(), &addr) == 1;
-}
-
-bool isIpv6(const std::string& text) {
-  in6_addr addr{};
-  return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
 }
 
 // ---- Positions and typed values ---------------------------------------------------------------
@@ -222,6 +209,8 @@ class Parser {
   void parseTopLevel(const toml::table& root);
   void parseC2s(const toml::table& tbl);
   void parseS2s(const toml::table& tbl);
+  void parseComponents(const toml::table& tbl);
+  void checkComponentDomains();
   void parseHttp(const toml::table& tbl);
   void parseHosts(const toml::table& root);
   void parseHost(const toml::key& key, const toml::node& node, HostConfig& host);
@@ -237,6 +226,7 @@ class Parser {
   // Where each listener address was written ("c2s.listen" -> one position per address), to
   // point at the second of two listeners on one address.
   std::map<std::string, std::vector<SourcePos>, std::less<>> listen_positions_;
+  std::map<std::string, SourcePos> component_positions_;  // components.secrets keys
 };
 
 std::optional<ConfigError> Parser::firstError() const {
@@ -319,13 +309,16 @@ void Parser::parse(const toml::table& root) {
   parseTopLevel(root);
   if (const auto* tbl = section(root, "c2s")) parseC2s(*tbl);
   if (const auto* tbl = section(root, "s2s")) parseS2s(*tbl);
+  if (const auto* tbl = section(root, "components")) parseComponents(*tbl);
   if (const auto* tbl = section(root, "http")) parseHttp(*tbl);
   parseHosts(root);
+  checkComponentDomains();
   checkListenerClashes();
 }
 
 void Parser::parseTopLevel(const toml::table& root) {
-  rejectUnknown(root, "", {"data_dir", "threads", "log_level", "c2s", "s2s", "http", "hosts"});
+  rejectUnknown(root, "",
+                {"data_dir", "threads", "log_level", "c2s", "s2s", "components", "http", "hosts"});
   config_.data_dir = resolve("var");
   readPath(root, "", "data_dir", config_.data_dir);
   readInteger(root, "", "threads", 0, 1024, config_.threads);
@@ -385,10 +378,19 @@ void Parser::parseC2s(const toml::table& tbl) {
 void Parser::parseS2s(const toml::table& tbl) {
   S2sConfig& s2s = config_.s2s;
   rejectUnknown(tbl, "s2s",
-                {"listen", "direct_tls", "dns_servers", "routes", "trust", "max_stanza_bytes"});
+                {"listen", "direct_tls", "dns_servers", "routes", "trust", "max_stanza_bytes",
+                 "require_encryption", "require_valid_certificates", "connect_timeout",
+                 "auth_timeout", "queue_timeout", "max_queued_stanzas", "idle_timeout"});
   readListen(tbl, "s2s", "listen", s2s.listen);
   readListen(tbl, "s2s", "direct_tls", s2s.direct_tls);
   readInteger(tbl, "s2s", "max_stanza_bytes", 1024, 16 * kMiB, s2s.max_stanza_bytes);
+  readBool(tbl, "s2s", "require_encryption", s2s.require_encryption);
+  readBool(tbl, "s2s", "require_valid_certificates", s2s.require_valid_certificates);
+  readDuration(tbl, "s2s", "connect_timeout", seconds(1), seconds(600), s2s.connect_timeout);
+  readDuration(tbl, "s2s", "auth_timeout", seconds(1), seconds(3600), s2s.auth_timeout);
+  readDuration(tbl, "s2s", "queue_timeout", seconds(1), seconds(86400), s2s.queue_timeout);
+  readInteger(tbl, "s2s", "max_queued_stanzas", 1, 1000000, s2s.max_queued_stanzas);
+  readDuration(tbl, "s2s", "idle_timeout", seconds(10), seconds(86400), s2s.idle_timeout);
   if (const toml::node* node = tbl.get("dns_servers")) {
     StringItems items;
     if (take(toStringItems(*node, "s2s.dns_servers"), items)) {
@@ -440,6 +442,33 @@ void Parser::parseS2s(const toml::table& tbl) {
                 if (text.empty()) return add(value.source(), inQuotes(name) + " must not be empty");
                 s2s.trust[domain] = resolve(text);
               });
+}
+
+void Parser::parseComponents(const toml::table& tbl) {
+  ComponentConfig& components = config_.components;
+  rejectUnknown(tbl, "components", {"listen", "secrets"});
+  readListen(tbl, "components", "listen", components.listen);
+  const toml::node* node = tbl.get("secrets");
+  if (!node) return;
+  const auto* secrets = node->as_table();
+  if (!secrets) return add(node->source(), "'components.secrets' must be a table");
+  for (const auto& [key, value] : *secrets) {
+    std::string name = dotted("components.secrets", key.str());
+    auto domain = normalizeDomain(key.str());
+    if (!domain) {
+      add(key.source(), "'components.secrets': invalid domain '" + std::string(key.str()) +
+                            "': " + domain.error());
+      continue;
+    }
+    std::string secret;
+    if (!take(toString(value, name), secret)) continue;
+    if (secret.empty()) {
+      add(value.source(), inQuotes(name) + " must not be empty");
+      continue;
+    }
+    components.secrets[*domain] = std::move(secret);
+    component_positions_[*domain] = positionOf(key.source(), file_);
+  }
 }
 
 void Parser::parseHttp(const toml::table& tbl) {
@@ -557,6 +586,15 @@ void Parser::parseHost(const toml::key& key, const toml::node& node, HostConfig&
   }
 }
 
+void Parser::checkComponentDomains() {
+  for (const auto& [domain, pos] : component_positions_) {
+    if (config_.host(domain)) {
+      errors_.push_back({pos, "'components.secrets': '" + domain +
+                                  "' is a host; a component needs a domain of its own"});
+    }
+  }
+}
+
 void Parser::checkListenerClashes() {
   struct Listener {
     const ListenAddress* address;
@@ -574,6 +612,9 @@ void Parser::checkListenerClashes() {
   collect("c2s.direct_tls", config_.c2s.direct_tls);
   collect("s2s.listen", config_.s2s.listen);
   collect("s2s.direct_tls", config_.s2s.direct_tls);
+  if (!config_.components.secrets.empty()) {
+    collect("components.listen", config_.components.listen);
+  }
   collect("http.listen", config_.http.listen);
   collect("http.tls_listen", config_.http.tls_listen);
   for (size_t i = 0; i < listeners.size(); ++i) {
@@ -646,159 +687,6 @@ std::string SourcePos::toString() const {
 }
 
 std::string ConfigError::toString() const { return pos.toString() + ": " + message; }
-
-std::string ListenAddress::toString() const {
-  std::string port_text = std::to_string(port);
-  if (isIpv6()) return "[" + host + "]:" + port_text;
-  return host + ":" + port_text;
-}
-
-namespace {
-
-struct AddressRules {
-  std::optional<uint16_t> default_port;
-  bool allow_names = false;
-  bool allow_any = false;
-};
-
-Result<ListenAddress, std::string> parseAddress(std::string_view text, const AddressRules& rules) {
-  if (text.empty()) return Unexpected(std::string("empty address"));
-  std::string host;
-  std::string_view rest;
-  bool bracketed = text.front() == '[';
-  if (bracketed) {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return Unexpected(std::string("missing ']'"));
-    host = std::string(text.substr(1, close - 1));
-    rest = text.substr(close + 1);
-    if (!isIpv6(host)) return Unexpected("'" + host + "' is not an IPv6 address");
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon != std::string_view::npos && text.find(':') != colon) {
-      return Unexpected(std::string("write IPv6 addresses in brackets, as [::1]:5222"));
-    }
-    host = std::string(text.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
-  }
-
-  ListenAddress address;
-  if (rest.empty()) {
-    if (!rules.default_port) return Unexpected(std::string("missing port"));
-    address.port = *rules.default_port;
-  } else {
-    if (rest.front() != ':') return Unexpected(std::string("expected ':' after ']'"));
-    std::string_view digits = rest.substr(1);
-    if (digits.empty()) return Unexpected(std::string("missing port"));
-    if (digits.size() > 5 ||
-        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return Unexpected("invalid port '" + std::string(digits) + "'");
-    }
-    unsigned long port = std::stoul(std::string(digits));
-    if (port > 65535) return Unexpected("port " + std::string(digits) + " is out of range");
-    address.port = static_cast<uint16_t>(port);
-  }
-
-  if (bracketed || isIpv4(host) || (rules.allow_any && host == "*")) {
-    address.host = host;
-  } else if (host.empty()) {
-    return Unexpected(std::string("missing host"));
-  } else if (rules.allow_names) {
-    auto name = normalizeDomain(host);
-    if (!name) return Unexpected(name.error());
-    address.host = *name;
-  } else {
-    return Unexpected("'" + host + "' is not an IP address (use e.g. 127.0.0.1" +
-                      (rules.allow_any ? ", [::1] or *)" : " or [::1])"));
-  }
-  return address;
-}
-
-}  // namespace
-
-Result<ListenAddress, std::string> parseListenAddress(std::string_view text) {
-  return parseAddress(text,
-                      {.default_port = std::nullopt, .allow_names = false, .allow_any = true});
-}
-
-Result<ListenAddress, std::string> parseHostPort(std::string_view text,
-                                                 std::optional<uint16_t> default_port,
-                                                 bool allow_names) {
-  return parseAddress(text, {.default_port = default_port, .allow_names = allow_names});
-}
-
-Result<seconds, std::string> parseDuration(std::string_view text) {
-  if (text.empty()) return Unexpected(std::string("empty duration"));
-  constexpr int64_t kMax = int64_t{100} * 365 * 86400;  // a century is plenty
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    int64_t number = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      number = number * 10 + (text[i] - '0');
-      if (number > kMax) return Unexpected("duration '" + std::string(text) + "' is too long");
-      ++i;
-    }
-    if (i == start) return Unexpected("invalid duration '" + std::string(text) + "'");
-    if (i == text.size()) {
-      return Unexpected("duration '" + std::string(text) + "' needs a unit: s, m, h or d");
-    }
-    int64_t unit = 0;
-    switch (text[i]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        return Unexpected("invalid duration '" + std::string(text) + "' (units: s, m, h, d)");
-    }
-    ++i;
-    total += number * unit;
-    if (total > kMax) return Unexpected("duration '" + std::string(text) + "' is too long");
-  }
-  return seconds(total);
-}
-
-Result<std::string, std::string> normalizeDomain(std::string_view text) {
-  if (text.empty()) return Unexpected(std::string("empty name"));
-  if (text.front() == '[') {
-    if (text.back() != ']' || !isIpv6(std::string(text.substr(1, text.size() - 2)))) {
-      return Unexpected(std::string("invalid IPv6 literal"));
-    }
-    return lowercase(text);
-  }
-  std::string name = lowercase(text);
-  if (name.size() > 253) return Unexpected(std::string("name longer than 253 characters"));
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      return Unexpected(std::string("non-ASCII name; write it in its xn-- (punycode) form"));
-    }
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
-      return Unexpected("invalid character '" + std::string(1, c) + "'");
-    }
-  }
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('.', start);
-    if (end == std::string::npos) end = name.size();
-    std::string_view label = std::string_view(name).substr(start, end - start);
-    if (label.empty()) return Unexpected(std::string("empty label"));
-    if (label.size() > 63) return Unexpected(std::string("label longer than 63 characters"));
-    if (label.front() == '-' || label.back() == '-') {
-      return Unexpected(std::string("label starts or ends with '-'"));
-    }
-    start = end + 1;
-  }
-  return name;
-}
 
 const toml::table* HostConfig::module_options(std::string_view module) const {
   auto it = module_tables.find(module);

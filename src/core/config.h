@@ -92,7 +92,7 @@ struct C2sConfig {
   unsigned failed_logins_per_ip = 10;        // per minute, 0 = unlimited
 };
 
-// Parsed and validated now; used by the federation code.
+// Federation (RFC 6120 server-to-server streams).
 struct S2sConfig {
   std::vector<ListenAddress> listen{{"127.0.0.1", 5269}};
   std::vector<ListenAddress> direct_tls{{"127.0.0.1", 5270}};
@@ -100,6 +100,19 @@ struct S2sConfig {
   std::map<std::string, ListenAddress> routes;         // domain -> host:port, skips DNS
   std::map<std::string, std::filesystem::path> trust;  // domain -> CA or certificate file
   size_t max_stanza_bytes = 524288;                    // 1024 .. 16 MiB
+  bool require_encryption = true;                      // TLS both ways, nothing before it
+  bool require_valid_certificates = false;             // true: no dialback for unverified peers
+  std::chrono::seconds connect_timeout{10};            // one address: connect, TLS, authentication
+  std::chrono::seconds auth_timeout{30};               // incoming: authenticate a domain by then
+  std::chrono::seconds queue_timeout{60};              // a stanza waits this long for its stream
+  size_t max_queued_stanzas = 1000;        // per remote domain, while its stream comes up
+  std::chrono::seconds idle_timeout{600};  // a stream without stanzas is closed
+};
+
+// XEP-0114 external components: they connect to us and are routed like a remote domain.
+struct ComponentConfig {
+  std::vector<ListenAddress> listen{{"127.0.0.1", 5347}};  // opened only with a component
+  std::map<std::string, std::string> secrets;              // domain -> shared secret
 };
 
 struct HttpConfig {
@@ -146,6 +159,7 @@ struct Config {
   std::string log_level = "info";  // debug, info, warn or error
   C2sConfig c2s;
   S2sConfig s2s;
+  ComponentConfig components;
   HttpConfig http;
   std::vector<HostConfig> hosts;     // in file order; never empty after parsing
   std::shared_ptr<toml::table> raw;  // the parsed tree; keeps module option tables alive

@@ -100,8 +100,12 @@ void Router::route(Session* origin, xmpp::StanzaPtr stanza) {
   StanzaEvent event{
       host ? *host : *server_.hosts().front(), *this, origin, stanza, *from, *to, addressee};
   if (!host) {
-    // TODO(federation): hand to s2s. Until then no remote domain is reachable.
-    event.bounce(Condition::RemoteServerNotFound);
+    // A component or another server (RFC 6120 §10.4); without federation, nobody.
+    if (auto* remote = server_.remoteRoute()) {
+      remote->send(std::move(stanza), from->domainpart(), to->domainpart());
+    } else {
+      event.bounce(Condition::RemoteServerNotFound);
+    }
     return;
   }
   if (dispatch(*host, event) == Handled::Yes) return;

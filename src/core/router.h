@@ -22,6 +22,9 @@ class Router {
   void routeFromClient(Session& origin, xmpp::StanzaPtr stanza);
   // A stanza the server itself sends (replies, errors, pushes), 'from' and 'to' set.
   void routeFromServer(xmpp::StanzaPtr stanza);
+  // A stanza from a peer server or a component, 'from' checked against what that stream
+  // authenticated and 'to' set. Called on the receiving stream's thread.
+  void routeFromRemote(xmpp::StanzaPtr stanza) { route(nullptr, std::move(stanza)); }
 
   // Posts a stanza to one session on its worker. If the session is gone (or
   // closing) by the time it arrives, see undeliverable().

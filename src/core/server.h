@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/host.h"
 #include "core/registry.h"
+#include "core/remote_route.h"
 #include "core/router.h"
 #include "core/worker.h"
 #include "storage/store.h"
@@ -28,6 +29,11 @@ class Server {
   Router& router() { return *router_; }
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   Worker& worker(uint32_t index) { return *workers_.at(index); }
+
+  // Components and s2s: where stanzas for other domains go. Set before start(), then only
+  // read; null = no federation (such stanzas bounce with remote-server-not-found).
+  void setRemoteRoute(RemoteRoute* route) { remote_route_ = route; }
+  RemoteRoute* remoteRoute() const { return remote_route_; }
 
   // The local host serving this domain, or nullptr.
   Host* host(std::string_view domain);
@@ -59,6 +65,7 @@ class Server {
   std::unique_ptr<Router> router_;
   std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  RemoteRoute* remote_route_ = nullptr;
 };
 
 }  // namespace parley::core

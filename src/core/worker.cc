@@ -28,6 +28,16 @@ std::function<void(std::function<void()>)> postBack() {
 Worker::~Worker() {
   stop();
   join();
+  if (!at_exit_.empty()) {  // the thread never ran
+    graveyard_.clear();
+    sessions_.clear();
+    runAtExit();
+  }
+}
+
+void Worker::runAtExit() {
+  for (auto& fn : at_exit_) fn();
+  at_exit_.clear();
 }
 
 void Worker::start() {
@@ -37,6 +47,7 @@ void Worker::start() {
     // Sessions die on their own thread.
     graveyard_.clear();
     sessions_.clear();
+    runAtExit();
   });
 }
 

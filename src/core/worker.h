@@ -23,6 +23,11 @@ class Worker {
   uint32_t index() const { return index_; }
   net::Loop& loop() { return loop_; }
 
+  // Runs `fn` on the worker thread once its loop stopped and its sessions are gone (or in the
+  // destructor if the thread never started): for per-worker state that must be destroyed on
+  // its loop thread, after the sessions that use it (a DNS resolver). Before start() only.
+  void atExit(std::function<void()> fn) { at_exit_.push_back(std::move(fn)); }
+
   void start();                                           // spawns the thread running the loop
   bool hasStarted() const { return thread_.joinable(); }  // main thread
   void stop();                                            // thread-safe: stops the loop
@@ -48,6 +53,8 @@ class Worker {
   }
 
  private:
+  void runAtExit();
+
   static std::atomic<uint64_t> next_id_;
 
   uint32_t index_;
@@ -55,6 +62,7 @@ class Worker {
   std::thread thread_;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Session>> graveyard_;  // released this turn, freed at its end
+  std::vector<std::function<void()>> at_exit_;
 };
 
 // The worker whose thread runs this code, or nullptr on any other thread.

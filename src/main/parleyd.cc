@@ -8,6 +8,7 @@
 #include "c2s/listeners.h"
 #include "core/config.h"
 #include "core/server.h"
+#include "s2s/service.h"
 #include "util/log.h"
 
 namespace {
@@ -53,6 +54,12 @@ int run(const std::string& config_path, bool check_only) {
     log::error(server.error().toString());
     return 1;
   }
+  // Federation and components first: once the client ports accept, everything is up.
+  auto s2s = s2s::S2sService::start(**server);
+  if (!s2s) {
+    log::error(s2s.error().message);
+    return 1;
+  }
   auto c2s = c2s::C2sService::start(**server);
   if (!c2s) {
     log::error(c2s.error().message);
@@ -70,7 +77,9 @@ int run(const std::string& config_path, bool check_only) {
     break;
   }
   (*c2s)->stopListening();
-  (*server)->shutdown();
+  (*s2s)->stopListening();
+  (*server)->shutdown();  // every stream, s2s ones too, ends with system-shutdown
+  s2s->reset();
   c2s->reset();
   return 0;
 }

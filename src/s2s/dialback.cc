@@ -8,6 +8,7 @@
 
 #include <array>
 
+#include "auth/credentials.h"
 #include "xml/namespaces.h"
 #include "xml/serializer.h"
 #include "xmpp/jid.h"
@@ -17,19 +18,6 @@ namespace {
 
 using xmpp::StanzaError;
 using xmpp::StreamErrorCondition;
-
-constexpr std::string_view kBidiFeature = "urn:xmpp:features:bidi";  // XEP-0288
-
-std::string toHex(const unsigned char* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0x0f]);
-  }
-  return out;
-}
 
 std::string_view trimXmlSpace(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n";
@@ -94,7 +82,8 @@ std::string dialbackKey(std::string_view secret, std::string_view receiving_serv
                         std::string_view originating_server, std::string_view stream_id) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> secret_hash{};
   SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), secret_hash.data());
-  const std::string hmac_key = toHex(secret_hash.data(), secret_hash.size());
+  const std::string hmac_key = auth::hexEncode(
+      std::string_view(reinterpret_cast<const char*>(secret_hash.data()), secret_hash.size()));
 
   std::string message;
   message.reserve(receiving_server.size() + originating_server.size() + stream_id.size() + 2);
@@ -106,7 +95,7 @@ std::string dialbackKey(std::string_view secret, std::string_view receiving_serv
   HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(),
        &mac_size);
-  return toHex(mac.data(), mac_size);
+  return auth::hexEncode(std::string_view(reinterpret_cast<const char*>(mac.data()), mac_size));
 }
 
 bool dialbackKeyMatches(std::string_view presented, std::string_view secret,
@@ -252,6 +241,6 @@ std::string dialbackStreamFeature() {
   return "<dialback xmlns='" + std::string(ns::kDialbackFeature) + "'><errors/></dialback>";
 }
 
-std::string bidiStreamFeature() { return "<bidi xmlns='" + std::string(kBidiFeature) + "'/>"; }
+std::string bidiStreamFeature() { return "<bidi xmlns='" + std::string(ns::kBidiFeature) + "'/>"; }
 
 }  // namespace parley::s2s

@@ -116,4 +116,11 @@ std::string Element::childText(std::string_view name, std::string_view xmlns) co
   return found ? found->text() : std::string();
 }
 
+void Element::renameNamespace(std::string_view from, std::string_view to) {
+  if (xmlns_ == from) xmlns_ = std::string(to);
+  for (auto& node : children_) {
+    if (node.element) node.element->renameNamespace(from, to);
+  }
+}
+
 }  // namespace parley::xml

@@ -70,6 +70,9 @@ class Element {
   const Element* firstChild() const;
   size_t childElementCount() const;
   void removeChildren(std::string_view name, std::string_view xmlns);
+  // Moves this element and every descendant in namespace `from` into `to` (a stanza from an
+  // s2s stream, jabber:server, becomes jabber:client as the server holds every stanza).
+  void renameNamespace(std::string_view from, std::string_view to);
   // All character data directly inside this element, concatenated.
   std::string text() const;
   // Text of the first child element with this name, or "" (e.g. body, show, priority).

@@ -20,6 +20,9 @@ inline constexpr std::string_view kXml = "http://www.w3.org/XML/1998/namespace";
 // Server-to-server (RFC 6120 §13.10.3, XEP-0220 dialback).
 inline constexpr std::string_view kDialback = "jabber:server:dialback";
 inline constexpr std::string_view kDialbackFeature = "urn:xmpp:features:dialback";
+inline constexpr std::string_view kBidi = "urn:xmpp:bidi";                       // XEP-0288
+inline constexpr std::string_view kBidiFeature = "urn:xmpp:features:bidi";       // XEP-0288
+inline constexpr std::string_view kComponentAccept = "jabber:component:accept";  // XEP-0114
 
 // XEPs.
 inline constexpr std::string_view kSaslChannelBinding = "urn:xmpp:sasl-cb:0";  // XEP-0440

@@ -86,15 +86,24 @@ std::string escapeText(std::string_view text) {
   return out;
 }
 
-void serialize(const Element& e, std::string& out, std::string_view parent_xmlns) {
+namespace {
+
+struct Rename {
+  std::string_view from, to;
+};
+
+void serializeElement(const Element& e, std::string& out, std::string_view parent_xmlns,
+                      const Rename& rename) {
+  std::string_view xmlns = e.xmlns();
+  if (!rename.from.empty() && xmlns == rename.from) xmlns = rename.to;
   // The xml namespace cannot be the default one; such an element keeps the "xml" prefix
   // and leaves the default namespace in scope to its children.
-  const bool is_xml_prefixed = e.xmlns() == ns::kXml;
-  std::string_view scope = is_xml_prefixed ? parent_xmlns : std::string_view(e.xmlns());
+  const bool is_xml_prefixed = xmlns == ns::kXml;
+  std::string_view scope = is_xml_prefixed ? parent_xmlns : xmlns;
   out.append(is_xml_prefixed ? "<xml:" : "<").append(e.name());
-  if (!is_xml_prefixed && e.xmlns() != parent_xmlns) {
+  if (!is_xml_prefixed && xmlns != parent_xmlns) {
     out.append(" xmlns='");
-    appendEscapedAttr(out, e.xmlns());
+    appendEscapedAttr(out, xmlns);
     out.append("'");
   }
   int next_prefix = 0;
@@ -106,12 +115,23 @@ void serialize(const Element& e, std::string& out, std::string_view parent_xmlns
   out.append(">");
   for (const Node& node : e.children()) {
     if (node.element) {
-      serialize(*node.element, out, scope);
+      serializeElement(*node.element, out, scope, rename);
     } else {
       appendEscapedText(out, node.text);
     }
   }
   out.append(is_xml_prefixed ? "</xml:" : "</").append(e.name()).append(">");
+}
+
+}  // namespace
+
+void serialize(const Element& e, std::string& out, std::string_view parent_xmlns) {
+  serializeElement(e, out, parent_xmlns, Rename{});
+}
+
+void serializeRenamed(const Element& e, std::string& out, std::string_view parent_xmlns,
+                      std::string_view from, std::string_view to) {
+  serializeElement(e, out, parent_xmlns, Rename{from, to});
 }
 
 std::string toString(const Element& e, std::string_view parent_xmlns) {

@@ -16,6 +16,10 @@ namespace parley::xml {
 // and "xmlns" ones (the stream header's) not at all.
 void serialize(const Element& e, std::string& out, std::string_view parent_xmlns);
 std::string toString(const Element& e, std::string_view parent_xmlns = {});
+// The same, writing every element in namespace `from` as if it were in `to`: the server holds
+// stanzas in jabber:client, and an s2s stream writes them in jabber:server.
+void serializeRenamed(const Element& e, std::string& out, std::string_view parent_xmlns,
+                      std::string_view from, std::string_view to);
 
 // Escapes for a single-quoted or double-quoted attribute value: & < > " ' and the
 // whitespace that attribute-value normalization would otherwise turn into spaces.

@@ -83,15 +83,28 @@ bool RawClient::waitFd(short events, Clock::time_point deadline) const {
 }
 
 bool RawClient::handshake(bool send_alpn) {
+  return handshakeWith("localhost", send_alpn ? "xmpp-client" : "");
+}
+
+bool RawClient::handshakeWith(const std::string& sni, const std::string& alpn,
+                              const std::string& cert_file, const std::string& key_file) {
   if (fd_ < 0) return false;
   ssl_ctx_ = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_NONE, nullptr);
+  if (!cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ssl_ctx_, cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ssl_ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    ERR_clear_error();
+    return false;
+  }
   ssl_ = SSL_new(ssl_ctx_);
   SSL_set_fd(ssl_, fd_);
-  SSL_set_tlsext_host_name(ssl_, "localhost");
-  if (send_alpn) {
-    static const unsigned char kAlpn[] = "\x0bxmpp-client";
-    SSL_set_alpn_protos(ssl_, kAlpn, sizeof kAlpn - 1);
+  if (!sni.empty()) SSL_set_tlsext_host_name(ssl_, sni.c_str());
+  if (!alpn.empty()) {
+    std::string wire(1, static_cast<char>(alpn.size()));
+    wire += alpn;
+    SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(wire.data()),
+                        static_cast<unsigned>(wire.size()));
   }
   auto deadline = Clock::now() + kTimeout;
   for (;;) {

@@ -50,6 +50,10 @@ class RawClient {
   bool connect(uint16_t port, bool direct_tls = false);
   // TLS client handshake on the open socket (no certificate verification, SNI "localhost").
   bool handshake(bool send_alpn);
+  // The same with a given SNI and ALPN ("" = none), presenting CERT_FILE/KEY_FILE if given
+  // (an s2s peer authenticating with SASL EXTERNAL).
+  bool handshakeWith(const std::string& sni, const std::string& alpn,
+                     const std::string& cert_file = "", const std::string& key_file = "");
   bool send(const std::string& data);
 
   // Reads until LITERAL appears after the cursor; returns the text from the cursor through

@@ -42,12 +42,13 @@ inline std::unique_ptr<ParleyServer> startServer(ServerOptions options = {}) {
   return server;
 }
 
-// USER logs in as USER@localhost/RESOURCE with libstrophe; the test stops if that fails.
+// USER logs in as USER@DOMAIN/RESOURCE (the server's one host) with libstrophe; the test
+// stops if that fails.
 inline std::unique_ptr<StropheClient> login(const ParleyServer& server, const std::string& user,
                                             const std::string& resource,
                                             Transport transport = Transport::StartTls) {
   auto client = std::make_unique<StropheClient>();
-  std::string jid = user + "@" + ParleyServer::kDomain + "/" + resource;
+  std::string jid = user + "@" + server.domain() + "/" + resource;
   INFO(user << " logs in as " << jid << " over " << transportName(transport));
   bool connected = client->connect(jid, passwordFor(user), clientOptions(server, transport));
   INFO("stream error: " << client->streamError());

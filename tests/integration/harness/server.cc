@@ -251,11 +251,18 @@ void ParleyServer::writeConfig(const std::string& path, uint16_t c2s_port,
     toml << "]\n";
   }
   toml << options_.c2s_extra << "\n\n"
-       << "[s2s]\nlisten = []\ndirect_tls = []\n\n"
+       << "[s2s]\nlisten = [";
+  if (options_.s2s_port >= 0) toml << "\"127.0.0.1:" << s2s_port_ << "\"";
+  toml << "]\ndirect_tls = [";
+  if (options_.s2s_direct_tls_port > 0) {
+    toml << "\"127.0.0.1:" << options_.s2s_direct_tls_port << "\"";
+  }
+  toml << "]\n"
+       << options_.s2s_extra << "\n\n"
        << "[http]\nlisten = []\ntls_listen = []\n\n"
-       << "[hosts.\"" << kDomain << "\"]\n"
-       << "cert = \"certs/" << kDomain << ".crt\"\n"
-       << "key = \"certs/" << kDomain << ".key\"\n"
+       << "[hosts.\"" << options_.domain << "\"]\n"
+       << "cert = \"certs/" << options_.domain << ".crt\"\n"
+       << "key = \"certs/" << options_.domain << ".key\"\n"
        << options_.host_extra << "\n\n"
        << options_.extra_toml << "\n";
   std::ofstream(path) << toml.str();
@@ -275,14 +282,25 @@ bool ParleyServer::prepareDirectory() {
   // Placeholder ports: parleyctl reads the config but does not listen.
   writeConfig(config_path_, 5222, 5223);
 
-  CommandResult cert = ctl({"cert", kDomain});
-  if (cert.exit_status != 0) {
-    reportFailure("parleyctl cert failed (" + std::to_string(cert.exit_status) +
-                  "): " + cert.output);
-    return false;
+  if (!options_.cert_file.empty()) {
+    std::filesystem::copy_file(options_.cert_file, certPath(),
+                               std::filesystem::copy_options::overwrite_existing, ignored);
+    std::filesystem::copy_file(options_.key_file, dir_ + "/certs/" + options_.domain + ".key",
+                               std::filesystem::copy_options::overwrite_existing, ignored);
+    if (ignored) {
+      reportFailure("cannot copy the certificate: " + ignored.message());
+      return false;
+    }
+  } else {
+    CommandResult cert = ctl({"cert", options_.domain});
+    if (cert.exit_status != 0) {
+      reportFailure("parleyctl cert failed (" + std::to_string(cert.exit_status) +
+                    "): " + cert.output);
+      return false;
+    }
   }
   for (const auto& [user, password] : options_.users) {
-    CommandResult add = ctl({"adduser", user + "@" + kDomain}, password + "\n");
+    CommandResult add = ctl({"adduser", user + "@" + options_.domain}, password + "\n");
     if (add.exit_status != 0) {
       reportFailure("parleyctl adduser " + user + " failed (" + std::to_string(add.exit_status) +
                     "): " + add.output);
@@ -315,6 +333,13 @@ bool ParleyServer::launch() {
   do {
     direct_tls_port_ = pickFreePort();
   } while (direct_tls_port_ == c2s_port_);
+  if (options_.s2s_port > 0) {
+    s2s_port_ = static_cast<uint16_t>(options_.s2s_port);
+  } else if (options_.s2s_port == 0) {
+    do {
+      s2s_port_ = pickFreePort();
+    } while (s2s_port_ == c2s_port_ || s2s_port_ == direct_tls_port_);
+  }
   writeConfig(config_path_, c2s_port_, direct_tls_port_);
 
   std::string log_path = stderrPath();
@@ -347,7 +372,10 @@ bool ParleyServer::launch() {
       exit_status_ = *status;
       return false;
     }
-    if (canConnect(c2s_port_) && canConnect(direct_tls_port_)) return true;
+    if (canConnect(c2s_port_) && canConnect(direct_tls_port_) &&
+        (options_.s2s_port < 0 || canConnect(s2s_port_))) {
+      return true;
+    }
   }
   reportFailure("parleyd not accepting connections after 10 s");
   stop();

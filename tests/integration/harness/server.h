@@ -31,6 +31,18 @@ struct ServerOptions {
   std::string extra_toml;
   std::string log_level = "debug";
   int threads = 2;
+
+  // The one host this server serves (ParleyServer::kDomain unless a test federates).
+  std::string domain = "localhost";
+  // Federation: -1 = no s2s listener; 0 = a port picked at start; else that port. Tests that
+  // route two servers to each other pick the ports first (pickFreePort) and give them here.
+  int s2s_port = -1;
+  // The s2s direct TLS listener (XEP-0368): -1 = none, else that port.
+  int s2s_direct_tls_port = -1;
+  // Extra lines placed inside [s2s] (routes, trust, dns_servers, timeouts).
+  std::string s2s_extra;
+  // Certificate and key files copied in for the host instead of a self-signed pair.
+  std::string cert_file, key_file;
 };
 
 struct CommandResult {
@@ -67,7 +79,11 @@ class ParleyServer {
   // it is gone. start() again then restarts parleyd on the same directory and data.
   bool kill9();
 
+  const std::string& domain() const { return options_.domain; }
   uint16_t c2sPort() const { return c2s_port_; }
+  uint16_t s2sPort() const { return s2s_port_; }
+  // The host's certificate (PEM), e.g. to pin it in another server's [s2s] trust.
+  std::string certPath() const { return dir_ + "/certs/" + options_.domain + ".crt"; }
   uint16_t directTlsPort() const { return direct_tls_port_; }
   const std::string& directory() const { return dir_; }
   const std::string& configPath() const { return config_path_; }
@@ -99,6 +115,7 @@ class ParleyServer {
   std::string config_path_;
   uint16_t c2s_port_ = 0;
   uint16_t direct_tls_port_ = 0;
+  uint16_t s2s_port_ = 0;
   pid_t pid_ = -1;
   int exit_status_ = 0;
   bool failed_ = false;

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "fake_dns_server.h"
+#include "support/fake_dns_server.h"
 #include "net_test_support.h"
 
 namespace parley::net {

@@ -109,5 +109,26 @@ TEST_CASE("serialized escaping round-trips through the parser", "[xml][serialize
   CHECK(toString(*reparsed, ns::kClient) == xml);
 }
 
+TEST_CASE("s2s: jabber:server stanzas are held in jabber:client and written back",
+          "[xml][serializer]") {
+  auto stanza = parseElement(
+      "<message xmlns='jabber:server' to='juliet@b.example' from='romeo@a.example'>"
+      "<body>hi \xF0\x9F\x98\x80</body><x xmlns='urn:other'><y/></x></message>");
+  REQUIRE(stanza);
+  stanza->renameNamespace(ns::kServer, ns::kClient);
+  CHECK(stanza->xmlns() == ns::kClient);
+  REQUIRE(stanza->child("body", ns::kClient) != nullptr);
+  CHECK(stanza->child("x", "urn:other")->child("y", "urn:other") != nullptr);
+  CHECK(toString(*stanza, ns::kClient) ==
+        "<message to='juliet@b.example' from='romeo@a.example'><body>hi \xF0\x9F\x98\x80</body>"
+        "<x xmlns='urn:other'><y/></x></message>");
+  std::string out;
+  serializeRenamed(*stanza, out, ns::kServer, ns::kClient, ns::kServer);
+  CHECK(out == toString(*stanza, ns::kClient));  // the stream's default namespace: nothing written
+  out.clear();
+  serializeRenamed(*stanza, out, {}, ns::kClient, ns::kServer);
+  CHECK(out.starts_with("<message xmlns='jabber:server' "));
+}
+
 }  // namespace
 }  // namespace parley::xml

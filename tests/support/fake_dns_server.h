@@ -1,4 +1,5 @@
-// A real UDP DNS server on 127.0.0.1 for the resolver tests: answers from a fixed table.
+// A real UDP DNS server on 127.0.0.1 for the resolver and federation tests: answers from a
+// fixed table.
 #pragma once
 
 #include <arpa/inet.h>

@@ -1,0 +1,247 @@
+// The federation service: listeners and TLS, routing to remote domains and components.
+#include "s2s/service.h"
+
+#include <chrono>
+#include <future>
+
+#include "auth/credentials.h"
+#include "s2s/component_stream.h"
+#include "s2s/incoming_stream.h"
+#include "s2s/remote_domain.h"
+#include "util/log.h"
+
+namespace parley::s2s {
+namespace {
+
+using xmpp::StanzaError;
+
+}  // namespace
+
+void bounce(core::Router& router, const xmpp::StanzaPtr& stanza, StanzaError error) {
+  if (xmpp::mustNotBounce(*stanza)) return;
+  router.routeFromServer(std::make_shared<const xml::Element>(xmpp::errorReply(*stanza, error)));
+}
+
+// ---- WorkerState ----
+
+WorkerState::~WorkerState() { clear(); }
+
+net::Resolver* WorkerState::resolver(core::Worker& worker, const core::S2sConfig& config) {
+  if (resolver_ || resolver_failed_) return resolver_.get();
+  std::vector<net::SocketAddress> servers;
+  for (const auto& server : config.dns_servers) {
+    auto address = net::SocketAddress::parse(server.host, server.port);
+    if (address) servers.push_back(*address);
+  }
+  auto created = net::Resolver::create(worker.loop(), std::move(servers));
+  if (!created) {
+    resolver_failed_ = true;
+    log::error("s2s: cannot start the DNS resolver: ", created.error().message);
+    return nullptr;
+  }
+  resolver_ = std::move(*created);
+  return resolver_.get();
+}
+
+void WorkerState::clear() {
+  resolver_.reset();
+  remotes.clear();
+}
+
+// ---- S2sService ----
+
+S2sService::~S2sService() {
+  stopListening();
+  server_.setRemoteRoute(nullptr);
+}
+
+Result<std::unique_ptr<S2sService>> S2sService::start(core::Server& server) {
+  std::unique_ptr<S2sService> service(new S2sService(server));
+  auto trust = PeerTrust::create(server.config().s2s);
+  if (!trust) return Unexpected(std::move(trust).error());
+  service->trust_ = std::move(*trust);
+  if (auto ok = service->loadTls(); !ok) return Unexpected(std::move(ok).error());
+  service->dialback_secret_ = auth::randomToken(32);
+  for (auto& worker : server.workers()) {
+    auto state = std::make_unique<WorkerState>();
+    // The resolver and the remote domains die on their own thread, after the streams.
+    worker->atExit([raw = state.get()] { raw->clear(); });
+    service->states_.push_back(std::move(state));
+  }
+  const auto& config = server.config();
+  for (const auto& address : config.s2s.listen) {
+    if (auto ok = service->listen(address, false, false); !ok) return Unexpected(ok.error());
+  }
+  for (const auto& address : config.s2s.direct_tls) {
+    if (auto ok = service->listen(address, true, false); !ok) return Unexpected(ok.error());
+  }
+  if (!config.components.secrets.empty()) {
+    for (const auto& address : config.components.listen) {
+      if (auto ok = service->listen(address, false, true); !ok) return Unexpected(ok.error());
+    }
+  }
+  server.setRemoteRoute(service.get());
+  return service;
+}
+
+Result<void> S2sService::loadTls() {
+  // XEP-0368: ALPN "xmpp-server"; peers' certificates are requested for SASL EXTERNAL.
+  auto tls = net::TlsServerContext::create({"xmpp-server"},
+                                           net::TlsServerContext::ClientCertificates::Request);
+  if (!tls) return Unexpected(std::move(tls).error());
+  server_tls_ = std::move(*tls);
+  for (const auto& host : server_.config().hosts) {
+    if (auto added = server_tls_->addCertificate(host.domain, host.cert, host.key); !added) {
+      return fail("host ", host.domain, ": ", added.error().message);
+    }
+    auto client = net::TlsClientContext::create({"xmpp-server"}, host.cert, host.key);
+    if (!client) return fail("host ", host.domain, ": ", client.error().message);
+    client_tls_.emplace(host.domain, std::move(*client));
+  }
+  return {};
+}
+
+Result<void> S2sService::listen(const core::ListenAddress& address, bool direct_tls,
+                                bool component) {
+  const char* what = component ? "components" : "s2s";
+  auto socket_address = net::SocketAddress::parse(address.host, address.port);
+  if (!socket_address) {
+    return fail(what, " listen ", address.toString(), ": ", socket_address.error().message);
+  }
+  for (auto& worker : server_.workers()) {
+    core::Worker* w = worker.get();
+    auto listener = net::Listener::open(
+        w->loop(), *socket_address,
+        [this, w, direct_tls, component](net::Fd fd, const net::SocketAddress& peer) {
+          if (component) {
+            acceptComponent(*this, *w, std::move(fd), peer);
+          } else {
+            acceptServer(*this, *w, std::move(fd), peer, direct_tls);
+          }
+        });
+    if (!listener)
+      return fail(what, " listen ", address.toString(), ": ", listener.error().message);
+    if (socket_address->port() == 0) {
+      socket_address = net::SocketAddress::parse(address.host, (*listener)->port());
+    }
+    listeners_.push_back({w, std::move(*listener)});
+  }
+  log::info(what, " listening on ", socket_address->toString(), direct_tls ? " (direct TLS)" : "");
+  return {};
+}
+
+void S2sService::stopListening() {
+  stopping_ = true;
+  for (auto& entry : listeners_) {
+    if (!entry.worker->hasStarted()) {
+      entry.listener.reset();  // the loop has not run yet: this thread still owns it
+      continue;
+    }
+    auto closed = std::make_shared<std::promise<void>>();
+    auto listener = std::shared_ptr<net::Listener>(std::move(entry.listener));
+    entry.worker->loop().post([listener = std::move(listener), closed]() mutable {
+      listener.reset();
+      closed->set_value();
+    });
+    if (closed->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      log::warn("s2s: a worker did not close its listener in time");
+    }
+  }
+  listeners_.clear();
+}
+
+SSL_CTX* S2sService::clientTls(std::string_view local_domain) {
+  auto it = client_tls_.find(local_domain);
+  if (it == client_tls_.end()) it = client_tls_.begin();  // a component: the first host's
+  return it->second->ctx();
+}
+
+bool S2sService::isComponent(std::string_view domain) const {
+  const auto& secrets = server_.config().components.secrets;
+  return secrets.find(std::string(domain)) != secrets.end();
+}
+
+const std::string* S2sService::componentSecret(std::string_view domain) const {
+  const auto& secrets = server_.config().components.secrets;
+  auto it = secrets.find(std::string(domain));
+  return it == secrets.end() ? nullptr : &it->second;
+}
+
+bool S2sService::isLocalDomain(std::string_view domain) const {
+  return server_.host(domain) != nullptr || isComponent(domain);
+}
+
+bool S2sService::registerComponent(const std::string& domain, core::SessionRef ref) {
+  std::lock_guard lock(components_mutex_);
+  return components_.emplace(domain, ref).second;
+}
+
+void S2sService::unregisterComponent(const std::string& domain, core::SessionRef ref) {
+  std::lock_guard lock(components_mutex_);
+  auto it = components_.find(domain);
+  if (it != components_.end() && it->second == ref) components_.erase(it);
+}
+
+core::Worker& S2sService::homeOf(std::string_view remote_domain) {
+  auto& workers = server_.workers();
+  return *workers[std::hash<std::string_view>{}(remote_domain) % workers.size()];
+}
+
+RemoteDomain& S2sService::remote(core::Worker& home, const std::string& domain) {
+  auto& remotes = local(home).remotes;
+  auto it = remotes.find(domain);
+  if (it == remotes.end()) {
+    it = remotes.emplace(domain, std::make_unique<RemoteDomain>(*this, home, domain)).first;
+  }
+  return *it->second;
+}
+
+void S2sService::onHome(std::string_view remote_domain, std::function<void(RemoteDomain&)> fn) {
+  core::Worker& home = homeOf(remote_domain);
+  auto run = [this, &home, domain = std::string(remote_domain), fn = std::move(fn)] {
+    fn(remote(home, domain));
+  };
+  if (home.loop().isLoopThread()) {
+    run();
+  } else {
+    home.loop().post(std::move(run));
+  }
+}
+
+void S2sService::send(xmpp::StanzaPtr stanza, std::string_view from_domain,
+                      std::string_view to_domain) {
+  if (isComponent(to_domain)) return sendToComponent(std::move(stanza), std::string(to_domain));
+  if (!isLocalDomain(from_domain)) {
+    // Only our own domains send to other servers; we are nobody's relay (RFC 6120 §13.2).
+    log::warn("s2s: not relaying a stanza from ", from_domain, " to ", to_domain);
+    return bounce(server_.router(), stanza,
+                  StanzaError::of(StanzaError::Condition::RemoteServerNotFound));
+  }
+  onHome(to_domain, [from = std::string(from_domain), stanza = std::move(stanza)](
+                        RemoteDomain& remote) mutable { remote.send(from, std::move(stanza)); });
+}
+
+void S2sService::sendToComponent(xmpp::StanzaPtr stanza, const std::string& to_domain) {
+  std::optional<core::SessionRef> ref;
+  {
+    std::lock_guard lock(components_mutex_);
+    if (auto it = components_.find(to_domain); it != components_.end()) ref = it->second;
+  }
+  auto unavailable = [this](const xmpp::StanzaPtr& undelivered) {
+    bounce(server_.router(), undelivered,
+           StanzaError::of(StanzaError::Condition::ServiceUnavailable));
+  };
+  if (!ref) return unavailable(stanza);
+  core::Worker& worker = server_.worker(ref->worker);
+  auto deliver = [&worker, ref = *ref, stanza = std::move(stanza), unavailable] {
+    auto* session = worker.find(ref);
+    if (session == nullptr || !session->deliver(stanza)) unavailable(stanza);
+  };
+  if (worker.loop().isLoopThread()) {
+    deliver();
+  } else {
+    worker.loop().post(std::move(deliver));
+  }
+}
+
+}  // namespace parley::s2s

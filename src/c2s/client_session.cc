@@ -12,10 +12,10 @@
 namespace parley::c2s {
 namespace {
 
-using xmpp::StreamErrorCondition;
 using auth::randomToken;
 using xmpp::isStanzaName;
 using xmpp::isSupportedVersion;
+using xmpp::StreamErrorCondition;
 using xmpp::streamErrorFor;
 
 constexpr unsigned kMaxFailedAuths = 5;

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "support/fake_dns_server.h"
 #include "net_test_support.h"
+#include "support/fake_dns_server.h"
 
 namespace parley::net {
 namespace {

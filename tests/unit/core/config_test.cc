@@ -55,6 +55,15 @@ TEST_CASE("config: an empty file gives the defaults", "[config]") {
   CHECK(config.s2s.routes.empty());
   CHECK(config.s2s.trust.empty());
   CHECK(config.s2s.max_stanza_bytes == 524288);
+  CHECK(config.s2s.require_encryption);
+  CHECK_FALSE(config.s2s.require_valid_certificates);
+  CHECK(config.s2s.connect_timeout == 10s);
+  CHECK(config.s2s.auth_timeout == 30s);
+  CHECK(config.s2s.queue_timeout == 60s);
+  CHECK(config.s2s.max_queued_stanzas == 1000);
+  CHECK(config.s2s.idle_timeout == 600s);
+  CHECK(config.components.listen == std::vector<ListenAddress>{{"127.0.0.1", 5347}});
+  CHECK(config.components.secrets.empty());
 
   CHECK(config.http.listen == std::vector<ListenAddress>{{"127.0.0.1", 5280}});
   CHECK(config.http.tls_listen == std::vector<ListenAddress>{{"127.0.0.1", 5281}});
@@ -100,6 +109,17 @@ dns_servers = ["127.0.0.53", "[2606:4700:4700::1111]:53"]
 routes = { "Example.org" = "xmpp.example.org:5269", "test.local" = "10.0.0.2:5270" }
 trust = { "example.org" = "ca/example.pem" }
 max_stanza_bytes = 1048576
+require_encryption = false
+require_valid_certificates = true
+connect_timeout = "5s"
+auth_timeout = "1m"
+queue_timeout = "2m"
+max_queued_stanzas = 50
+idle_timeout = "1h"
+
+[components]
+listen = ["127.0.0.1:15347"]
+secrets = { "Gateway.example.com" = "s3cret" }
 
 [http]
 listen = []
@@ -147,6 +167,16 @@ TEST_CASE("config: a full file sets every key", "[config]") {
   CHECK(config.s2s.routes.at("test.local") == ListenAddress{"10.0.0.2", 5270});
   CHECK(config.s2s.trust.at("example.org") == "/srv/parley/conf/ca/example.pem");
   CHECK(config.s2s.max_stanza_bytes == 1048576);
+  CHECK_FALSE(config.s2s.require_encryption);
+  CHECK(config.s2s.require_valid_certificates);
+  CHECK(config.s2s.connect_timeout == 5s);
+  CHECK(config.s2s.auth_timeout == 60s);
+  CHECK(config.s2s.queue_timeout == 120s);
+  CHECK(config.s2s.max_queued_stanzas == 50);
+  CHECK(config.s2s.idle_timeout == 3600s);
+  CHECK(config.components.listen == std::vector<ListenAddress>{{"127.0.0.1", 15347}});
+  CHECK(config.components.secrets == std::map<std::string, std::string>{
+                                         {"gateway.example.com", "s3cret"}});
 
   CHECK(config.http.listen.empty());
   CHECK(config.http.tls_listen == std::vector<ListenAddress>{{"0.0.0.0", 443}});
@@ -155,7 +185,7 @@ TEST_CASE("config: a full file sets every key", "[config]") {
   REQUIRE(config.hosts.size() == 2);
   const HostConfig& example = config.hosts[0];  // file order, not name order
   CHECK(example.domain == "example.com");
-  CHECK(example.pos.toString() == "/srv/parley/conf/parley.toml:31:8");
+  CHECK(example.pos.toString() == "/srv/parley/conf/parley.toml:42:8");
   CHECK(example.cert == "/etc/ssl/example.crt");
   CHECK(example.key == "/srv/parley/conf/keys/example.key");
   CHECK(example.modules_given);
@@ -277,6 +307,22 @@ TEST_CASE("config: each error names its key at FILE:LINE:COL", "[config]") {
        "t.toml:2:12: 's2s.routes': invalid domain 'bad domain': invalid character ' '"},
       {"[s2s]\ntrust = { \"example.org\" = 1 }\n",
        "t.toml:2:27: 's2s.trust.\"example.org\"' must be a string"},
+      {"[s2s]\nqueue_timeout = \"0s\"\n",
+       "t.toml:2:17: 's2s.queue_timeout' must be between 1s and 86400s"},
+      {"[s2s]\nmax_queued_stanzas = 0\n",
+       "t.toml:2:22: 's2s.max_queued_stanzas' must be between 1 and 1000000, not 0"},
+      {"[s2s]\nrequire_valid_certificates = \"yes\"\n",
+       "t.toml:2:30: 's2s.require_valid_certificates' must be true or false"},
+      {"[components]\nsecret = {}\n", "t.toml:2:1: unknown key 'components.secret'"},
+      {"[components]\nsecrets = { \"gw.example\" = \"\" }\n",
+       "t.toml:2:28: 'components.secrets.\"gw.example\"' must not be empty"},
+      {"[components]\nsecrets = { \"gw example\" = \"x\" }\n",
+       "t.toml:2:13: 'components.secrets': invalid domain 'gw example': invalid character ' '"},
+      {"[components]\nsecrets = { \"localhost\" = \"x\" }\n",
+       "t.toml:2:13: 'components.secrets': 'localhost' is a host; a component needs a domain of "
+       "its own"},
+      {"[c2s]\nlisten = [\"127.0.0.1:5347\"]\n[components]\nsecrets = { \"gw.example\" = \"x\" }\n",
+       "t.toml:2:11: 'c2s.listen': 127.0.0.1:5347 is already used by 'components.listen'"},
       // Hosts.
       {"[hosts]\n", "t.toml:1:1: 'hosts' must name at least one host"},
       {"[hosts.\"bad_name\"]\n", "t.toml:1:8: invalid host name 'bad_name': invalid character '_'"},

@@ -390,7 +390,7 @@ void Parser::parseS2s(const toml::table& tbl) {
   readDuration(tbl, "s2s", "auth_timeout", seconds(1), seconds(3600), s2s.auth_timeout);
   readDuration(tbl, "s2s", "queue_timeout", seconds(1), seconds(86400), s2s.queue_timeout);
   readInteger(tbl, "s2s", "max_queued_stanzas", 1, 1000000, s2s.max_queued_stanzas);
-  readDuration(tbl, "s2s", "idle_timeout", seconds(10), seconds(86400), s2s.idle_timeout);
+  readDuration(tbl, "s2s", "idle_timeout", seconds(1), seconds(86400), s2s.idle_timeout);
   if (const toml::node* node = tbl.get("dns_servers")) {
     StringItems items;
     if (take(toStringItems(*node, "s2s.dns_servers"), items)) {

@@ -29,6 +29,11 @@ enum class Auth { Dialback, Certificates };
 struct FederationOptions {
   Auth auth = Auth::Dialback;
   int queue_timeout_seconds = 20;
+  // a.example also serves conf.a.example (a second host, for dialback multiplexing).
+  bool second_host = false;
+  // b.example reaches a.example's domains through [s2s] routes; its DNS server is dead.
+  bool b_uses_routes = false;
+  int idle_timeout_seconds = 600;
 };
 
 // Two servers, each with one host, that find each other through DNS:
@@ -58,6 +63,7 @@ struct Federation {
         {{"_xmpps-server._tcp.b.example", kDnsTypeSrv}, srv(direct_b, "b-host.example")},
         {{"_xmpp-server._tcp.b.example", kDnsTypeSrv}, srv(port_b, "b-host.example", 10)},
         {{"_xmpp-server._tcp.down.example", kDnsTypeSrv}, srv(closed_port, "a-host.example")},
+        {{"_xmpp-server._tcp.conf.a.example", kDnsTypeSrv}, srv(port_a, "a-host.example")},
         {{"a-host.example", kDnsTypeA}, a_record},
         {{"b-host.example", kDnsTypeA}, a_record},
     });
@@ -77,12 +83,28 @@ struct Federation {
     ServerOptions server;
     server.domain = domain;
     server.users = {{user, passwordFor(user)}};
+    if (domain == "a.example" && options.second_host) {
+      server.users.push_back({"mercutio@conf.a.example", passwordFor("mercutio")});
+    }
     server.s2s_port = domain == "a.example" ? port_a : port_b;
     if (domain == "b.example") server.s2s_direct_tls_port = direct_b;
     std::ostringstream s2s;
-    s2s << "dns_servers = [\"127.0.0.1:" << dns->port() << "\"]\n"
-        << "connect_timeout = \"3s\"\n"
-        << "queue_timeout = \"" << options.queue_timeout_seconds << "s\"\n";
+    if (domain == "b.example" && options.b_uses_routes) {
+      // Port 1 on loopback: no DNS server there, so only the routes can work.
+      s2s << "dns_servers = [\"127.0.0.1:1\"]\n"
+          << "routes = { \"a.example\" = \"127.0.0.1:" << port_a << "\", \"conf.a.example\" = "
+          << "\"localhost:" << port_a << "\" }\n";
+    } else {
+      s2s << "dns_servers = [\"127.0.0.1:" << dns->port() << "\"]\n";
+    }
+    s2s << "connect_timeout = \"3s\"\n"
+        << "queue_timeout = \"" << options.queue_timeout_seconds << "s\"\n"
+        << "idle_timeout = \"" << options.idle_timeout_seconds << "s\"\n";
+    if (domain == "a.example" && options.second_host) {
+      server.extra_toml =
+          "[hosts.\"conf.a.example\"]\ncert = \"certs/a.example.crt\"\n"
+          "key = \"certs/a.example.key\"\nmodules = [\"disco\", \"ping\"]\n";
+    }
     std::string peer = domain == "a.example" ? "b.example" : "a.example";
     if (options.auth == Auth::Certificates) {
       auto files = pki->issue(domain);
@@ -429,6 +451,52 @@ TEST_CASE("a peer restarted mid-conversation gets what was sent meanwhile, once"
   // And the conversation goes on.
   romeo->sendMessage("juliet@b.example", "after");
   REQUIRE(juliet->waitFor(messageWithBody("after"), std::chrono::seconds(15)));
+}
+
+TEST_CASE("two local hosts share one stream (dialback multiplexing); static routes; idle streams "
+          "close and reopen",
+          "[federation]") {
+  FederationOptions options;
+  options.second_host = true;
+  options.b_uses_routes = true;
+  options.idle_timeout_seconds = 2;
+  Federation federation(options);
+  federation.start();
+  auto romeo = login(*federation.a, "romeo", "balcony");
+  auto juliet = login(*federation.b, "juliet", "chamber");
+  juliet->sendPresence(0);
+  // romeo opens the stream a.example -> b.example...
+  romeo->sendMessage("juliet@b.example", "first");
+  REQUIRE(juliet->waitFor(messageWithBody("first"), std::chrono::seconds(15)));
+  // ...and a user of a.example's second host writes to juliet too: conf.a.example is
+  // authenticated on the same stream by a second db:result, which b.example verifies with
+  // conf.a.example, found through its routes alone (its DNS server is dead).
+  StropheClient mercutio;
+  REQUIRE(mercutio.connect("mercutio@conf.a.example/street", passwordFor("mercutio"),
+                           clientOptions(*federation.a)));
+  mercutio.sendMessage("juliet@b.example", "from the second host");
+  const auto* second = juliet->waitFor(messageWithBody("from the second host"),
+                                       std::chrono::seconds(15));
+  REQUIRE(second != nullptr);
+  CHECK(bareJid(second->from) == "mercutio@conf.a.example");
+  auto log_a = wholeLog(*federation.a);
+  CHECK(countLines(log_a, "out a.example -> b.example: connected") == 1);
+  CHECK(log_a.find("out a.example -> b.example: conf.a.example authenticated with dialback") !=
+        std::string::npos);
+  auto log_b = wholeLog(*federation.b);
+  CHECK(log_b.find("conf.a.example authenticated with dialback") != std::string::npos);
+  // juliet answers both; her answer to the second host rides back on the same stream (bidi).
+  juliet->sendMessage(second->from, "hello mercutio");
+  REQUIRE(mercutio.waitFor(messageWithBody("hello mercutio"), std::chrono::seconds(15)));
+
+  // Two seconds without stanzas close the streams; the next message opens a new one.
+  bool closed = StropheClient::pumpUntil(
+      [&] { return wholeLog(*federation.a).find("idle for 2 s, closing") != std::string::npos; },
+      std::chrono::seconds(10));
+  CHECK(closed);
+  romeo->sendMessage("juliet@b.example", "after a pause");
+  REQUIRE(juliet->waitFor(messageWithBody("after a pause"), std::chrono::seconds(15)));
+  CHECK(countLines(wholeLog(*federation.a), "out a.example -> b.example: connected") == 2);
 }
 
 }  // namespace

@@ -300,7 +300,8 @@ bool ParleyServer::prepareDirectory() {
     }
   }
   for (const auto& [user, password] : options_.users) {
-    CommandResult add = ctl({"adduser", user + "@" + options_.domain}, password + "\n");
+    std::string jid = user.find('@') == std::string::npos ? user + "@" + options_.domain : user;
+    CommandResult add = ctl({"adduser", jid}, password + "\n");
     if (add.exit_status != 0) {
       reportFailure("parleyctl adduser " + user + " failed (" + std::to_string(add.exit_status) +
                     "): " + add.output);

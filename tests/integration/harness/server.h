@@ -15,7 +15,8 @@ inline constexpr const char* kRomeoPassword = "r0meo-pass";
 inline constexpr const char* kJulietPassword = "jul1et-pass";
 
 struct ServerOptions {
-  // Accounts created with `parleyctl adduser` before the server starts: {"romeo", "secret"}.
+  // Accounts created with `parleyctl adduser` before the server starts: {"romeo", "secret"}
+  // on the server's host, or {"mercutio@other.host", "secret"} on another host it serves.
   std::vector<std::pair<std::string, std::string>> users = {{"romeo", kRomeoPassword},
                                                             {"juliet", kJulietPassword}};
   // [c2s] sasl_mechanisms; empty = the key is omitted (the server offers all of them).

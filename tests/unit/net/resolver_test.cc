@@ -227,6 +227,24 @@ TEST_CASE("Resolver: AAAA then A addresses with the port", "[resolver]") {
   }
 }
 
+TEST_CASE("Resolver: names in /etc/hosts need no query", "[resolver]") {
+  FakeDnsServer server(Table{});
+  Loop loop;
+  auto resolver = makeResolver(loop, server);
+  std::optional<Result<std::vector<SocketAddress>, DnsError>> got;
+  resolver->resolveAddresses("localhost", 5269, [&](auto result) {
+    got = std::move(result);
+    loop.stop();
+  });
+  CHECK_FALSE(got);
+  REQUIRE(test::runWithWatchdog(loop, 5s));
+  REQUIRE(got);
+  REQUIRE(got->hasValue());
+  auto found = ips(**got);
+  CHECK(std::find(found.begin(), found.end(), "127.0.0.1:5269") != found.end());
+  CHECK(server.questions().empty());
+}
+
 TEST_CASE("Resolver: resolveXmppServer candidates", "[resolver]") {
   FakeDnsServer server(Table{
       // Both services: merged by priority; within priority 5 the draws decide.

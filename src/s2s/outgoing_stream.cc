@@ -119,8 +119,8 @@ void OutgoingStream::onFeatures(const xml::Element& features) {
     state_ = State::Ready;
     pairs_[local_domain_] = Pair::Valid;
     log::info(logPrefix(), ": authenticated with SASL EXTERNAL");
-    startIdleTimer(config.idle_timeout);
     remote_.onPairAuthenticated(local_domain_);
+    remote_.onStreamNegotiated();  // what waited for the SASL exchange to end
     return;
   }
   offers_dialback_ = features.child("dialback", ns::kDialbackFeature) != nullptr;
@@ -144,7 +144,17 @@ void OutgoingStream::onFeatures(const xml::Element& features) {
 }
 
 void OutgoingStream::authenticate(const std::string& local_domain) {
-  if (!negotiated_ || isClosing() || pairs_.count(local_domain) != 0) return;
+  if (!isNegotiated() || isClosing() || pairs_.count(local_domain) != 0) return;
+  // Whatever authentication starts now must end within connect_timeout.
+  startDeadline(
+      service_.config().connect_timeout,
+      [this] {
+        for (const auto& [domain, pair] : pairs_) {
+          if (pair == Pair::Pending) return false;
+        }
+        return true;
+      },
+      StreamErrorCondition::ConnectionTimeout);
   if (local_domain == local_domain_ && offers_external_ && !sasl_failed_ &&
       state_ == State::Ready) {
     // XEP-0178 §3: the authorization identity is our domain, as in the stream header.
@@ -190,6 +200,7 @@ void OutgoingStream::onSaslAnswer(const xml::Element& answer) {
   state_ = State::Ready;
   pairs_.erase(local_domain_);
   startDialback(local_domain_);
+  remote_.onStreamNegotiated();  // verifications and other domains waited for SASL
 }
 
 void OutgoingStream::onDialback(const xml::Element& element) {

@@ -26,8 +26,9 @@ class OutgoingStream final : public ServerStream {
 
   void start();
 
-  // TLS done (where required) and the peer's features read: dialback can be used.
-  bool isNegotiated() const { return negotiated_; }
+  // TLS done (where required), the peer's features read and no SASL exchange under way:
+  // dialback requests and verifications can go.
+  bool isNegotiated() const { return negotiated_ && state_ == State::Ready; }
   bool isAuthenticated(const std::string& local_domain) const;
   // Starts authenticating `local_domain` for this stream, unless that is done or under way.
   // The outcome comes back as RemoteDomain::onPairAuthenticated / onPairRefused. Only once

@@ -299,6 +299,10 @@ void RemoteDomain::onPairRefused(const std::string& local_domain, const std::str
 void RemoteDomain::onStreamEnded(bool negotiated, bool refused, const std::string& why) {
   stream_ = {};
   for (auto& pending : verifies_) pending.sent = false;  // asked again on the next stream
+  if (service_.isStopping()) {
+    attempting_ = false;
+    return;
+  }
   if (refused) {
     attempting_ = false;
     return attemptFailed(Failure::Negotiation, why);

@@ -23,10 +23,18 @@ class FailureListener : public Catch::TestEventListenerBase {
 
 CATCH_REGISTER_LISTENER(FailureListener)
 
+namespace {
+
+// A server that crashed or reported a sanitizer error on its way out fails the test it ran in.
+void failUncleanExit(const std::string& why) { FAIL_CHECK(why); }
+
+}  // namespace
+
 int main(int argc, char* argv[]) {
   // A server that closes first must show up as a failed write, not kill the test process.
   signal(SIGPIPE, SIG_IGN);
   xmpp_initialize();
+  parley::integration::ParleyServer::setUncleanExitHandler(&failUncleanExit);
   int result = Catch::Session().run(argc, argv);
   xmpp_shutdown();
   return result;

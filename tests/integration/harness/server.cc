@@ -29,6 +29,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::atomic<unsigned long> g_test_failures{0};
+void (*g_unclean_exit_handler)(const std::string&) = nullptr;
 constexpr int kNotRun = -1000;
 
 std::string envOr(const char* name, const char* fallback) {
@@ -177,6 +178,10 @@ bool canConnect(uint16_t port) {
 
 void ParleyServer::noteTestFailure() { ++g_test_failures; }
 
+void ParleyServer::setUncleanExitHandler(void (*handler)(const std::string& why)) {
+  g_unclean_exit_handler = handler;
+}
+
 std::string ParleyServer::parleydPath() {
 #ifdef PARLEYD_PATH
   return envOr("PARLEY_TEST_PARLEYD", PARLEYD_PATH);
@@ -199,7 +204,13 @@ ParleyServer::ParleyServer(ServerOptions options)
 ParleyServer::~ParleyServer() {
   if (isRunning()) {
     int status = stop();
-    if (status != 0) failed_ = true;
+    if (status != 0) {
+      failed_ = true;
+      if (g_unclean_exit_handler != nullptr && std::uncaught_exceptions() == 0) {
+        g_unclean_exit_handler("parleyd (" + dir_ + ") exited with status " +
+                               std::to_string(status) + " on SIGTERM:\n" + logTail(40));
+      }
+    }
   }
   if (dir_.empty()) return;
   bool keep = failed_ || g_test_failures.load() != failures_at_start_ ||

@@ -102,6 +102,9 @@ class ParleyServer {
 
   // Called by the test runner on every failed assertion; the server keeps its directory then.
   static void noteTestFailure();
+  // What to do when a server still running at the end of its test does not exit cleanly on
+  // SIGTERM (a crash, a sanitizer report): the test runner makes it a failed check.
+  static void setUncleanExitHandler(void (*handler)(const std::string& why));
 
   static std::string parleydPath();
   static std::string parleyctlPath();

@@ -3,6 +3,8 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "core/module.h"
 #include "stored_message.h"
@@ -73,6 +75,23 @@ struct OfflineState {
     auto it = usage.find(user);
     if (it != usage.end() && --it->second.in_flight == 0) usage.erase(it);
   }
+
+  // Stored messages handed to a session whose removal is not durable yet, by "user\0key":
+  // a second delivery running meanwhile (another worker) must not send them again.
+  mutable std::unordered_set<std::string> delivering;
+  // Claims the entries of USER not being delivered already; returns the claimed ones.
+  std::vector<std::pair<std::string, std::string>> claim(
+      const std::string& user, std::vector<std::pair<std::string, std::string>> entries) const {
+    std::lock_guard lock(mutex);
+    std::erase_if(entries, [&](const auto& entry) {
+      return !delivering.insert(user + '\0' + entry.first).second;
+    });
+    return entries;
+  }
+  void unclaim(const std::string& user, const std::vector<std::string>& keys) const {
+    std::lock_guard lock(mutex);
+    for (const auto& key : keys) delivering.erase(user + '\0' + key);
+  }
 };
 
 class Offline final : public core::Module {
@@ -110,20 +129,46 @@ class Offline final : public core::Module {
     // The router was told Yes: from now on a failed write is ours to bounce.
     auto back = core::postBack();
     core::Router* router = &ev.router;
+    core::Server* server = &ev.host.server();
     auto stanza = ev.stanza;
-    auto account = ev.to.bare().toString();
-    state->store.append(state->domain, user, xml::toString(stamped),
-                        [back, router, stanza, account](Result<std::string> key) {
-                          if (key) return;
-                          log::warn("mod_offline ", account,
-                                    ": storing a message failed: ", key.error().message);
-                          back([router, stanza, account] {
-                            bounceLater(*router, *stanza, account,
-                                        xmpp::StanzaError::of(Condition::InternalServerError,
-                                                              "the message could not be stored"));
-                          });
-                        });
+    auto account = ev.to.bare();
+    state->store.append(
+        state->domain, user, xml::toString(stamped),
+        [state, back, router, server, stanza, account, user](Result<std::string> key) {
+          state->release(user);
+          if (!key) {
+            log::warn("mod_offline ", account.toString(),
+                      ": storing a message failed: ", key.error().message);
+            back([router, stanza, account] {
+              bounceLater(*router, *stanza, account.toString(),
+                          xmpp::StanzaError::of(Condition::InternalServerError,
+                                                "the message could not be stored"));
+            });
+            return;
+          }
+          // The recipient may have come online while the write was under way, too late for
+          // the delivery at its initial presence to see this message.
+          back([state, router, server, account, user] {
+            if (auto session = bestAvailable(*server, account)) {
+              deliverStored(state, *router, *session, user);
+            }
+          });
+        });
     return Handled::Yes;
+  }
+
+  // The available resource with the highest non-negative priority, if any (RFC 6121 §8.5.2.1.1).
+  static std::optional<core::SessionRef> bestAvailable(core::Server& server,
+                                                       const xmpp::BareJid& account) {
+    std::optional<core::SessionRef> best;
+    int best_priority = -1;
+    for (const auto& resource : server.registry().resources(account)) {
+      if (resource.available && resource.priority > best_priority) {
+        best = resource.session;
+        best_priority = resource.priority;
+      }
+    }
+    return best;
   }
 
   // RFC 6121 §4.2 / XEP-0160 §3: the initial presence of a resource with a non-negative
@@ -137,25 +182,29 @@ class Offline final : public core::Module {
     if (!full) return Handled::No;
     auto bound = ev.host.server().registry().find(*full);
     if (!bound || bound->available) return Handled::No;  // an update, not the initial one
-    auto* worker = core::currentWorker();
-    if (!worker) return Handled::No;
     // Deliver once this dispatch is over, so the client sees the messages after the
     // presence module has made the resource available (and a message arriving meanwhile
-    // goes straight to it instead of into the store).
+    // goes straight to it instead of into the store); and once every store write queued
+    // before is durable (an empty batch: the writer completes in order), so a message that
+    // was being stored just now is delivered too.
     core::Router* router = &ev.router;
     core::SessionRef session = ev.origin->ref();
     std::string user(full->localpart());
-    worker->loop().post(
-        [state, router, session, user] { deliverStored(*state, *router, session, user); });
+    auto back = core::postBack();
+    state->store.apply(state->domain, user, {}, [state, back, router, session, user](Result<void>) {
+      back([state, router, session, user] { deliverStored(state, *router, session, user); });
+    });
     return Handled::No;
   }
 
-  static void deliverStored(const OfflineState& state, core::Router& router,
+  static void deliverStored(const std::shared_ptr<const OfflineState>& shared, core::Router& router,
                             core::SessionRef session, const std::string& user) {
-    auto entries = state.store.list(state.domain, user);
+    const OfflineState& state = *shared;
+    auto entries = state.claim(user, state.store.list(state.domain, user));
     if (entries.empty()) return;
     // Remove exactly what was delivered: a message appended meanwhile stays for next time.
     std::vector<storage::UserStore::Change> delivered;
+    std::vector<std::string> keys;
     delivered.reserve(entries.size());
     for (auto& [key, value] : entries) {
       if (auto message = xml::parseElement(value)) {
@@ -165,14 +214,17 @@ class Offline final : public core::Module {
                   ": dropping an unreadable stored message");
       }
       delivered.push_back({key, std::nullopt});
+      keys.push_back(key);
     }
     std::string account = user + "@" + state.domain;
-    state.store.apply(state.domain, user, std::move(delivered), [account](Result<void> done) {
-      if (!done) {
-        log::warn("mod_offline ", account,
-                  ": removing delivered messages failed: ", done.error().message);
-      }
-    });
+    state.store.apply(state.domain, user, std::move(delivered),
+                      [shared, account, user, keys = std::move(keys)](Result<void> done) {
+                        if (!done) {
+                          log::warn("mod_offline ", account,
+                                    ": removing delivered messages failed: ", done.error().message);
+                        }
+                        shared->unclaim(user, keys);
+                      });
   }
 
   std::shared_ptr<const OfflineState> state_;

@@ -424,6 +424,7 @@ TEST_CASE("a peer restarted mid-conversation gets what was sent meanwhile, once"
   {
     auto juliet = login(*federation.b, "juliet", "chamber");
     juliet->sendPresence(0);
+    REQUIRE(juliet->syncWithServer());  // available before the message arrives
     romeo->sendMessage("juliet@b.example", "before 1");
     REQUIRE(juliet->waitFor(messageWithBody("before 1"), std::chrono::seconds(15)));
     juliet->disconnect();

@@ -96,6 +96,18 @@ TEST_CASE("offline quota exceeded gives the sender resource-constraint", "[offli
   romeo->sendMessage("juliet@localhost/garden", "sentinel");
   REQUIRE(juliet->waitFor(messageWithBody("sentinel")) != nullptr);
   CHECK(juliet->pending(messageWithBody("three")).empty());
+
+  // Delivered messages free their room: the quota is about what is stored now.
+  juliet->disconnect();
+  romeo->sendMessage("juliet@localhost", "four", "chat", "q4");
+  romeo->sendMessage("juliet@localhost", "five", "chat", "q5");
+  REQUIRE(romeo->syncWithServer());
+  auto again = login(*server, "juliet", "garden");
+  again->sendPresence(0);
+  REQUIRE(again->waitFor(messageWithBody("four")) != nullptr);
+  REQUIRE(again->waitFor(messageWithBody("five")) != nullptr);
+  CHECK(romeo->pending(errorWithId("q4")).empty());
+  CHECK(romeo->pending(errorWithId("q5")).empty());
 }
 
 TEST_CASE("offline storage is advertised as msgoffline", "[offline]") {

@@ -38,6 +38,9 @@ async def run(o):
 
     c.add_event_handler("session_start", on_start)
     c.add_event_handler("message", on_msg)
+    # slixmpp fires "message" only for <message/> with a <body/>; Prosody's
+    # bounces have none, ejabberd's carry the original body.
+    c.add_event_handler("message_error", on_msg)
     c.connect()
     await asyncio.wait_for(ready, 20)
     t0 = time.monotonic()

@@ -33,6 +33,9 @@ class Client(slixmpp.ClientXMPP):
         self.inbox = asyncio.Queue()
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
+        # "message" fires only for messages with a <body/>; bounces (type=error)
+        # from Prosody have none.
+        self.add_event_handler("message_error", self.on_message)
         self.add_event_handler("failed_auth", lambda _: self._fail("auth failed"))
         self.add_event_handler("connection_failed", lambda e: self._fail("connection failed: %s" % e))
 
@@ -48,7 +51,7 @@ class Client(slixmpp.ClientXMPP):
 
     def on_message(self, msg):
         if msg["type"] in ("chat", "normal", "error"):
-            self.inbox.put_nowait(msg)
+            self.inbox.put_nowait(msg)  # an error with a body arrives twice: harmless
 
 
 async def expect(client, sender, body, timeout):

@@ -407,9 +407,7 @@ void ClientSession::sendSaslOutcome(const SaslNegotiation::Outcome& outcome) {
       out.append("</failure>");
       connection_->send(out);
       log::info(logPrefix(), ": SASL failed: ", auth::conditionName(outcome.error));
-      if (outcome.error == auth::SaslError::NotAuthorized) {
-        shared_.ip_limits.loginFailed(ip_, worker_.loop().now());
-      }
+      if (outcome.wrong_credentials) shared_.ip_limits.loginFailed(ip_, worker_.loop().now());
       // RFC 6120 §6.4.5: retries are allowed, a configurable number of times.
       if (++failed_auths_ >= kMaxFailedAuths) {
         closeWithStreamError(StreamErrorCondition::PolicyViolation, "Too many failed logins");

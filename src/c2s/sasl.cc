@@ -36,6 +36,13 @@ Outcome failure(SaslError error, std::string text = {}) {
   return Outcome{Kind::Failure, std::move(text), error, {}};
 }
 
+// not-authorized because the credentials did not match (see Outcome::wrong_credentials).
+Outcome wrongCredentials() {
+  Outcome outcome = failure(SaslError::NotAuthorized);
+  outcome.wrong_credentials = true;
+  return outcome;
+}
+
 // Stand-in credentials for unknown users must look the same on every attempt
 // within this process; one random secret per process does that.
 const std::string& fakeSecret() {
@@ -144,11 +151,9 @@ Outcome SaslNegotiation::start(std::string_view mechanism,
     auto message = auth::parsePlain(*initial_response);
     if (!message) return failure(message.error());
     auto user = localpartOf(message->authcid);
-    if (!user) return failure(SaslError::NotAuthorized);
+    if (!user) return wrongCredentials();
     auto creds = storedCredentials(s.accounts, s.domain, *user, HashAlg::Sha256);
-    if (!creds || !auth::verifyPassword(*creds, message->password)) {
-      return failure(SaslError::NotAuthorized);
-    }
+    if (!creds || !auth::verifyPassword(*creds, message->password)) return wrongCredentials();
     if (!authzidAllowed(message->authzid, *user, s.domain)) {
       return failure(SaslError::InvalidAuthzid);
     }
@@ -182,8 +187,12 @@ Outcome SaslNegotiation::step(std::string_view response) {
     return failure(SaslError::MalformedRequest);
   }
   auto final_message = s.scram->clientFinal(response);
-  if (!final_message) return failure(final_message.error());
-  if (s.user.empty()) return failure(SaslError::NotAuthorized);
+  if (!final_message) {
+    // A wrong proof (or nonce) is a wrong password; anything else is a broken message.
+    if (final_message.error() == SaslError::NotAuthorized) return wrongCredentials();
+    return failure(final_message.error());
+  }
+  if (s.user.empty()) return wrongCredentials();
   if (!authzidAllowed(s.scram->authzid(), s.user, s.domain)) {
     return failure(SaslError::InvalidAuthzid);
   }

@@ -38,6 +38,10 @@ class SaslNegotiation {
     auth::SaslError error = auth::SaslError::NotAuthorized;
     std::string username;    // the authenticated localpart, on success
     bool anonymous = false;  // SASL ANONYMOUS: username is a fresh random localpart
+    // A failure because the password (or SCRAM proof) was wrong or the user unknown: a guess
+    // that counts against c2s.failed_logins_per_ip. Protocol refusals (a malformed message,
+    // a channel binding downgrade) do not: clients probing mechanisms make those.
+    bool wrong_credentials = false;
   };
 
   SaslNegotiation(const storage::AccountStore& accounts, std::string domain,

@@ -146,6 +146,30 @@ TEST_CASE("a wrong password is not-authorized and a retry on the same stream suc
   }
 }
 
+TEST_CASE("failed logins per IP count wrong passwords, not mechanism probing", "[login][sasl]") {
+  ServerOptions options;
+  options.c2s_extra = "failed_logins_per_ip = 2\n";
+  auto server = startServer(options);
+  auto attempt = [&](const std::string& password, ScramTweaks tweaks) {
+    RawClient client;
+    REQUIRE(client.connect(server->c2sPort()));
+    REQUIRE(client.openStream());
+    REQUIRE(client.startTls());
+    return client.authenticate("romeo", password, "SCRAM-SHA-256", "", tweaks);
+  };
+  // COMPAT: slixmpp 1.8 tries SCRAM-*-PLUS with tls-unique, then SCRAM with the 'y' flag,
+  // then PLAIN, on every login. Those refusals are not password guesses.
+  for (int i = 0; i < 4; ++i) {
+    AuthResult probe = attempt(kRomeoPassword, {.claim_cb_support = true});
+    CHECK(probe.condition == "not-authorized");
+  }
+  CHECK(attempt(kRomeoPassword, {}).success);
+  // Two wrong passwords in a minute, and the address must wait.
+  CHECK(attempt("wrong", {}).condition == "not-authorized");
+  CHECK(attempt("wrong", {}).condition == "not-authorized");
+  CHECK(attempt(kRomeoPassword, {}).condition == "temporary-auth-failure");
+}
+
 TEST_CASE("PLAIN is refused before TLS when encryption is required", "[login][sasl][tls]") {
   ServerOptions options;
   options.require_encryption = true;

@@ -14,11 +14,14 @@ readonly kBuildPackages=(
 )
 # catch2: unit tests; libstrophe-dev, python3-slixmpp: integration test clients;
 # clang + libclang-rt-14-dev: libFuzzer; llvm: llvm-symbolizer for sanitizer stack traces;
-# procps, iproute2: ps/pgrep/ss for the integration tests and for debugging them;
-# clang-format: the formatting check.
+# procps, iproute2: ps/pgrep/ss for the integration tests and for debugging them, ip netns for
+# the interop tests; clang-format: the formatting check;
+# prosody, ejabberd, dnsmasq-base, lua-unbound: the federation peers and the DNS server of the
+# interop tests (tests/interop/), started by the tests themselves.
 readonly kTestPackages=(
   catch2 libstrophe-dev python3 python3-slixmpp
   clang libclang-rt-14-dev llvm procps iproute2 clang-format
+  prosody ejabberd dnsmasq-base lua-unbound
 )
 
 usage() {
@@ -70,6 +73,15 @@ if ((EUID != 0)); then
     echo "install-deps: must run as root (or with sudo installed) to install: ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# Without systemd, invoke-rc.d would start the daemons of prosody and ejabberd on the machine's
+# ports 5222/5269 when they are installed. A policy-rc.d that answers 101 ("not allowed") stops
+# that; Debian container images ship one, otherwise one is in place just for this install.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e "$policy" ]]; then
+  "${as_root[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+  trap '"${as_root[@]}" rm -f "$policy"' EXIT
 fi
 
 echo "install-deps: installing ${missing[*]}"

@@ -1,12 +1,12 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2086,SC2116  # pid lists split on purpose; PEERS_*_PID are for callers
 # Helpers to run Debian 12's Prosody 0.12, ejabberd 23.01 and dnsmasq as
 # throwaway s2s test peers inside a network namespace. Source this file; see
-# demo.sh for the whole sequence and NOTES.md for why things are done this way.
+# ../federation.sh for the whole sequence and NOTES.md for why things are done this way.
 # Needs root. Every wait is bounded. Nothing is written outside the state dir
 # except /etc/netns/$NS/ (removed again by peers_netns_down).
 
 PEERS_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PEERS_SYSTEM_CA=/etc/ssl/certs/ca-certificates.crt
 
 peers_log() { printf '%s [peers] %s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" "$*" >&2; }
 
@@ -34,8 +34,9 @@ peers_netns_up() {
 	[ -d /etc/netns ] || { mkdir /etc/netns && touch "/tmp/.peers-created-etc-netns-$ns"; }
 	mkdir -p "/etc/netns/$ns"
 	echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-	# also pin /etc/hosts so nothing of the host's hosts file leaks in
-	printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"/etc/netns/$ns/hosts"
+	# also pin /etc/hosts so no *.example of the host's file leaks in; keep the
+	# machine's hostname (Erlang looks it up, over and over, for -sname)
+	printf '127.0.0.1\tlocalhost %s\n::1\tlocalhost\n' "$(hostname)" >"/etc/netns/$ns/hosts"
 }
 
 # peers_netns_down NS : TERM (then KILL after 5 s) every process still in the
@@ -97,7 +98,9 @@ peers_stop() {
 
 # --- certificates ----------------------------------------------------------
 
-# peers_make_ca DIR : DIR/ca.key DIR/ca.crt
+# peers_make_ca DIR : DIR/ca.key DIR/ca.crt. Make it in both modes: the peers'
+# CA file is always DIR/ca.crt; in mode dialback it signed none of the
+# (self-signed) certificates, so nothing presented verifies.
 peers_make_ca() {
 	local d=$1
 	mkdir -p "$d"
@@ -152,10 +155,10 @@ peers_start_dnsmasq() {
 
 # --- Prosody ---------------------------------------------------------------
 
-# peers_prosody_config DIR DOMAIN IP MODE CERTDIR
+# peers_prosody_config DIR DOMAIN IP MODE CERTDIR (CERTDIR from peers_make_ca/_cert)
 peers_prosody_config() {
-	local d=$1 dom=$2 ip=$3 mode=$4 cd=$5 sa=false ca=$PEERS_SYSTEM_CA
-	[ "$mode" = ca ] && { sa=true; ca=$cd/ca.crt; }
+	local d=$1 dom=$2 ip=$3 mode=$4 cd=$5 sa=false ca=$5/ca.crt
+	[ "$mode" = ca ] && sa=true
 	mkdir -p "$d/data"
 	peers_render "$PEERS_HERE/prosody.cfg.lua.in" "$d/prosody.cfg.lua" \
 		DIR="$d" DOMAIN="$dom" IP="$ip" CERT="$cd/$dom.crt" KEY="$cd/$dom.key" \
@@ -185,8 +188,8 @@ PEERS_EJ_ERL_LIBS=/usr/lib/x86_64-linux-gnu
 
 # peers_ejabberd_config DIR DOMAIN IP MODE CERTDIR
 peers_ejabberd_config() {
-	local d=$1 dom=$2 ip=$3 mode=$4 cd=$5 db="mod_s2s_dialback: {}" ca=$PEERS_SYSTEM_CA
-	[ "$mode" = ca ] && { db="# mod_s2s_dialback: off in mode ca"; ca=$cd/ca.crt; }
+	local d=$1 dom=$2 ip=$3 mode=$4 cd=$5 db="mod_s2s_dialback: {}" ca=$5/ca.crt
+	[ "$mode" = ca ] && db="# mod_s2s_dialback: off in mode ca"
 	mkdir -p "$d/db" "$d/logs"
 	PEERS_EJ_COOKIE=${PEERS_EJ_COOKIE:-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 	peers_render "$PEERS_HERE/ejabberd.yml.in" "$d/ejabberd.yml" \

@@ -469,10 +469,7 @@ void ClientSession::handleBound(std::unique_ptr<xml::Element> stanza) {
   if (stanza->name() == "iq") {
     auto type = stanza->attr("type");
     bool request = type == "get" || type == "set";
-    bool valid = (request || type == "result" || type == "error") && stanza->findAttr("id") &&
-                 (!request || stanza->childElementCount() == 1);
-    if (!valid) {
-      // RFC 6120 §8.2.3: an iq needs an id and a valid type; a get/set exactly one child.
+    if (!xmpp::isWellFormedIq(*stanza)) {
       auto error = xmpp::errorReply(
           *stanza, xmpp::StanzaError::of(xmpp::StanzaError::Condition::BadRequest));
       error.removeAttr("from");
@@ -516,10 +513,7 @@ bool ClientSession::deliver(const xmpp::StanzaPtr& stanza) {
 
 void acceptClient(C2sShared& shared, core::Worker& worker, net::Fd fd,
                   const net::SocketAddress& peer, bool direct_tls) {
-  auto session = std::make_unique<ClientSession>(shared, worker, std::move(fd), peer, direct_tls);
-  auto* raw = session.get();
-  worker.adopt(std::move(session));
-  raw->start();
+  worker.emplace<ClientSession>(shared, worker, std::move(fd), peer, direct_tls).start();
 }
 
 }  // namespace parley::c2s

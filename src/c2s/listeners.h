@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "c2s/client_session.h"
+#include "core/listener_set.h"
 #include "core/server.h"
-#include "net/listener.h"
 #include "net/tls.h"
 
 namespace parley::c2s {
@@ -21,22 +21,16 @@ class C2sService {
 
   // Stops accepting: closes every listening socket on its own worker thread and
   // waits for that. Call while the workers still run, before Server::shutdown().
-  void stopListening();
+  void stopListening() { listeners_.close(); }
 
  private:
   explicit C2sService(core::Server& server)
       : shared_{server, nullptr,
                 IpLimits(server.config().c2s.connections_per_ip,
                          server.config().c2s.failed_logins_per_ip)} {}
-  Result<void> listen(const core::ListenAddress& address, bool direct_tls);
-
   std::unique_ptr<net::TlsServerContext> tls_;
   C2sShared shared_;
-  struct WorkerListener {
-    core::Worker* worker;
-    std::unique_ptr<net::Listener> listener;
-  };
-  std::vector<WorkerListener> listeners_;
+  core::ListenerSet listeners_;
 };
 
 }  // namespace parley::c2s

@@ -35,6 +35,14 @@ class Worker {
 
   // Loop thread only. The worker owns the session from now on; returns its handle.
   SessionRef adopt(std::unique_ptr<Session> session);
+  // Loop thread only. Creates a session of type T, adopts it and returns it (to start()).
+  template <class T, class... Args>
+  T& emplace(Args&&... args) {
+    auto session = std::make_unique<T>(std::forward<Args>(args)...);
+    T& raw = *session;
+    adopt(std::move(session));
+    return raw;
+  }
   // Loop thread only. Unlinks the session at once and frees it at the end of the
   // loop turn, so a session may release itself from inside its own callback.
   void release(SessionRef ref);

@@ -101,10 +101,7 @@ void ComponentStream::onEnded(std::string_view reason) {
 
 void acceptComponent(S2sService& service, core::Worker& worker, net::Fd fd,
                      const net::SocketAddress& peer) {
-  auto stream = std::make_unique<ComponentStream>(service, worker, std::move(fd), peer);
-  auto* raw = stream.get();
-  worker.adopt(std::move(stream));
-  raw->start();
+  worker.emplace<ComponentStream>(service, worker, std::move(fd), peer).start();
 }
 
 }  // namespace parley::s2s

@@ -339,16 +339,9 @@ void IncomingStream::handleStanza(std::unique_ptr<xml::Element> stanza) {
   }
   touch();
   stanza->renameNamespace(ns::kServer, ns::kClient);
-  if (stanza->name() == "iq") {
-    auto type = stanza->attr("type");
-    bool request = type == "get" || type == "set";
-    bool valid = (request || type == "result" || type == "error") && stanza->findAttr("id") &&
-                 (!request || stanza->childElementCount() == 1);
-    if (!valid) {
-      // RFC 6120 §8.2.3: an iq needs an id and a valid type; a get/set exactly one child.
-      return bounce(service_.server().router(), xmpp::StanzaPtr(std::move(stanza)),
-                    StanzaError::of(StanzaError::Condition::BadRequest));
-    }
+  if (!xmpp::isWellFormedIq(*stanza)) {
+    return bounce(service_.server().router(), xmpp::StanzaPtr(std::move(stanza)),
+                  StanzaError::of(StanzaError::Condition::BadRequest));
   }
   service_.server().router().routeFromRemote(xmpp::StanzaPtr(std::move(stanza)));
 }
@@ -368,10 +361,7 @@ void IncomingStream::onEnded(std::string_view reason) {
 
 void acceptServer(S2sService& service, core::Worker& worker, net::Fd fd,
                   const net::SocketAddress& peer, bool direct_tls) {
-  auto stream = std::make_unique<IncomingStream>(service, worker, std::move(fd), peer, direct_tls);
-  auto* raw = stream.get();
-  worker.adopt(std::move(stream));
-  raw->start();
+  worker.emplace<IncomingStream>(service, worker, std::move(fd), peer, direct_tls).start();
 }
 
 }  // namespace parley::s2s

@@ -93,19 +93,23 @@ void RemoteDomain::removeBidiRoute(const std::string& local_domain, core::Sessio
   }
 }
 
-void RemoteDomain::flush(const std::string& local_domain) {
+std::vector<xmpp::StanzaPtr> RemoteDomain::takeQueued(const std::string& local_domain) {
   std::deque<Queued> kept;
-  std::vector<xmpp::StanzaPtr> ready;
+  std::vector<xmpp::StanzaPtr> taken;
   for (auto& entry : queue_) {
     if (entry.local_domain == local_domain) {
-      ready.push_back(std::move(entry.stanza));
+      taken.push_back(std::move(entry.stanza));
     } else {
       kept.push_back(std::move(entry));
     }
   }
   queue_.swap(kept);
+  return taken;
+}
+
+void RemoteDomain::flush(const std::string& local_domain) {
   // In their order; send() takes the stream or bidi route that is now there.
-  for (auto& stanza : ready) send(local_domain, std::move(stanza));
+  for (auto& stanza : takeQueued(local_domain)) send(local_domain, std::move(stanza));
 }
 
 std::vector<std::string> RemoteDomain::waitingLocalDomains() const {
@@ -256,12 +260,11 @@ void RemoteDomain::onConnected(net::Fd fd) {
     local_domain = service_.server().hosts().front()->domain();
   }
   const auto& candidate = candidates_[candidate_index_];
-  auto out = std::make_unique<OutgoingStream>(service_, worker_, *this, std::move(fd),
+  auto& out = worker_.emplace<OutgoingStream>(service_, worker_, *this, std::move(fd),
                                               addresses_[address_index_], candidate.direct_tls,
                                               std::move(local_domain));
-  auto* raw = out.get();
-  stream_ = worker_.adopt(std::move(out));
-  raw->start();
+  stream_ = out.ref();
+  out.start();
 }
 
 void RemoteDomain::onStreamNegotiated() {
@@ -281,17 +284,7 @@ void RemoteDomain::onPairAuthenticated(const std::string& local_domain) {
 void RemoteDomain::onPairRefused(const std::string& local_domain, const std::string& why) {
   last_failure_ = Failure::Negotiation;
   last_failure_text_ = why;
-  std::deque<Queued> kept;
-  std::vector<xmpp::StanzaPtr> refused;
-  for (auto& entry : queue_) {
-    if (entry.local_domain == local_domain) {
-      refused.push_back(std::move(entry.stanza));
-    } else {
-      kept.push_back(std::move(entry));
-    }
-  }
-  queue_.swap(kept);
-  for (const auto& stanza : refused) {
+  for (const auto& stanza : takeQueued(local_domain)) {
     bounce(service_.server().router(), stanza, bounceError(Failure::Negotiation, why));
   }
 }

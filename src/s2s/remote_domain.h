@@ -103,6 +103,8 @@ class RemoteDomain {
   void onConnected(net::Fd fd);
   void attemptFailed(Failure failure, const std::string& why);
   void scheduleRetry();
+  // Removes and returns, in order, the queued stanzas from `local_domain`.
+  std::vector<xmpp::StanzaPtr> takeQueued(const std::string& local_domain);
   void flush(const std::string& local_domain);
   void sendPendingVerifies();
   void failAll(Failure failure, const std::string& why);

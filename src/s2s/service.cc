@@ -1,9 +1,6 @@
 // The federation service: listeners and TLS, routing to remote domains and components.
 #include "s2s/service.h"
 
-#include <chrono>
-#include <future>
-
 #include "auth/credentials.h"
 #include "s2s/component_stream.h"
 #include "s2s/incoming_stream.h"
@@ -68,18 +65,7 @@ Result<std::unique_ptr<S2sService>> S2sService::start(core::Server& server) {
     worker->atExit([raw = state.get()] { raw->clear(); });
     service->states_.push_back(std::move(state));
   }
-  const auto& config = server.config();
-  for (const auto& address : config.s2s.listen) {
-    if (auto ok = service->listen(address, false, false); !ok) return Unexpected(ok.error());
-  }
-  for (const auto& address : config.s2s.direct_tls) {
-    if (auto ok = service->listen(address, true, false); !ok) return Unexpected(ok.error());
-  }
-  if (!config.components.secrets.empty()) {
-    for (const auto& address : config.components.listen) {
-      if (auto ok = service->listen(address, false, true); !ok) return Unexpected(ok.error());
-    }
-  }
+  if (auto ok = service->listen(); !ok) return Unexpected(std::move(ok).error());
   server.setRemoteRoute(service.get());
   return service;
 }
@@ -101,53 +87,33 @@ Result<void> S2sService::loadTls() {
   return {};
 }
 
-Result<void> S2sService::listen(const core::ListenAddress& address, bool direct_tls,
-                                bool component) {
-  const char* what = component ? "components" : "s2s";
-  auto socket_address = net::SocketAddress::parse(address.host, address.port);
-  if (!socket_address) {
-    return fail(what, " listen ", address.toString(), ": ", socket_address.error().message);
-  }
-  for (auto& worker : server_.workers()) {
-    core::Worker* w = worker.get();
-    auto listener = net::Listener::open(
-        w->loop(), *socket_address,
-        [this, w, direct_tls, component](net::Fd fd, const net::SocketAddress& peer) {
-          if (component) {
-            acceptComponent(*this, *w, std::move(fd), peer);
-          } else {
-            acceptServer(*this, *w, std::move(fd), peer, direct_tls);
-          }
-        });
-    if (!listener)
-      return fail(what, " listen ", address.toString(), ": ", listener.error().message);
-    if (socket_address->port() == 0) {
-      socket_address = net::SocketAddress::parse(address.host, (*listener)->port());
+Result<void> S2sService::listen() {
+  const auto& config = server_.config();
+  for (bool direct_tls : {false, true}) {
+    for (const auto& address : direct_tls ? config.s2s.direct_tls : config.s2s.listen) {
+      auto ok = listeners_.listen(
+          server_, address, "s2s", direct_tls ? " (direct TLS)" : "",
+          [this, direct_tls](core::Worker& worker, net::Fd fd, const net::SocketAddress& peer) {
+            acceptServer(*this, worker, std::move(fd), peer, direct_tls);
+          });
+      if (!ok) return ok;
     }
-    listeners_.push_back({w, std::move(*listener)});
   }
-  log::info(what, " listening on ", socket_address->toString(), direct_tls ? " (direct TLS)" : "");
+  if (config.components.secrets.empty()) return {};
+  for (const auto& address : config.components.listen) {
+    auto ok =
+        listeners_.listen(server_, address, "components", "",
+                          [this](core::Worker& worker, net::Fd fd, const net::SocketAddress& peer) {
+                            acceptComponent(*this, worker, std::move(fd), peer);
+                          });
+    if (!ok) return ok;
+  }
   return {};
 }
 
 void S2sService::stopListening() {
   stopping_ = true;
-  for (auto& entry : listeners_) {
-    if (!entry.worker->hasStarted()) {
-      entry.listener.reset();  // the loop has not run yet: this thread still owns it
-      continue;
-    }
-    auto closed = std::make_shared<std::promise<void>>();
-    auto listener = std::shared_ptr<net::Listener>(std::move(entry.listener));
-    entry.worker->loop().post([listener = std::move(listener), closed]() mutable {
-      listener.reset();
-      closed->set_value();
-    });
-    if (closed->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-      log::warn("s2s: a worker did not close its listener in time");
-    }
-  }
-  listeners_.clear();
+  listeners_.close();
 }
 
 SSL_CTX* S2sService::clientTls(std::string_view local_domain) {

@@ -12,9 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/listener_set.h"
 #include "core/remote_route.h"
 #include "core/server.h"
-#include "net/listener.h"
 #include "net/resolver.h"
 #include "net/tls.h"
 #include "s2s/peer_trust.h"
@@ -87,7 +87,7 @@ class S2sService final : public core::RemoteRoute {
  private:
   explicit S2sService(core::Server& server) : server_(server) {}
   Result<void> loadTls();
-  Result<void> listen(const core::ListenAddress& address, bool direct_tls, bool component);
+  Result<void> listen();
   RemoteDomain& remote(core::Worker& home, const std::string& domain);
   // Hands `stanza` to the component serving `to_domain`, or bounces it.
   void sendToComponent(xmpp::StanzaPtr stanza, const std::string& to_domain);
@@ -103,11 +103,7 @@ class S2sService final : public core::RemoteRoute {
   mutable std::mutex components_mutex_;
   std::map<std::string, core::SessionRef, std::less<>> components_;  // guarded
 
-  struct WorkerListener {
-    core::Worker* worker;
-    std::unique_ptr<net::Listener> listener;
-  };
-  std::vector<WorkerListener> listeners_;
+  core::ListenerSet listeners_;
 };
 
 // Answers `stanza` with a stanza error, unless it must not be answered (RFC 6120 §8.3.1).

@@ -60,6 +60,14 @@ xml::Element errorReply(const xml::Element& stanza, const StanzaError& error) {
   return reply;
 }
 
+bool isWellFormedIq(const xml::Element& stanza) {
+  if (kindOf(stanza) != StanzaKind::Iq) return true;
+  auto type = stanza.attr("type");
+  bool request = type == "get" || type == "set";
+  return (request || type == "result" || type == "error") && stanza.findAttr("id") != nullptr &&
+         (!request || stanza.childElementCount() == 1);
+}
+
 bool mustNotBounce(const xml::Element& stanza) {
   auto type = stanza.attr("type");
   if (type == "error") return true;

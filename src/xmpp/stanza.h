@@ -26,6 +26,10 @@ xml::Element resultWith(const xml::Element& iq, xml::Element payload);
 // (RFC 6120 §8.3.1) and the <error/> element appended.
 xml::Element errorReply(const xml::Element& stanza, const StanzaError& error);
 
+// RFC 6120 §8.2.3: an iq has an id and a type of get, set, result or error, and a get or set
+// has exactly one child element. (Other stanzas: always true.)
+bool isWellFormedIq(const xml::Element& stanza);
+
 // Whether an error must never be answered with another error (RFC 6120 §8.3.1:
 // no error replies to type='error', and none to iq results).
 bool mustNotBounce(const xml::Element& stanza);

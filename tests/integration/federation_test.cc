@@ -291,6 +291,30 @@ TEST_CASE("federation with certificates from a test CA: SASL EXTERNAL and one bi
   CHECK(a_initiated != b_initiated);
 }
 
+// A raw s2s stream to b.example that authenticates as evil.example with SASL EXTERNAL and its
+// certificate (valid: federation in certificate mode trusts the test CA for evil.example).
+bool connectAsEvil(RawClient& peer, uint16_t port, const CertificateFiles& evil) {
+  const std::string header =
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+      "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+      "from='evil.example' to='b.example' version='1.0'>";
+  if (!peer.connect(port) || !peer.send(header) || !peer.readUntil("</stream:features>")) {
+    return false;
+  }
+  if (!peer.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>") ||
+      !peer.readUntil("<proceed") ||
+      !peer.handshakeWith("b.example", "xmpp-server", evil.cert, evil.key) || !peer.send(header)) {
+    return false;
+  }
+  auto features = peer.readUntil("</stream:features>");
+  if (!features || features->find("<mechanism>EXTERNAL</mechanism>") == std::string::npos) {
+    return false;
+  }
+  return peer.send(
+             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>") &&
+         peer.readUntil("<success") && peer.send(header) && peer.readUntil("</stream:features>");
+}
+
 TEST_CASE("stanzas from a domain the stream did not authenticate are refused", "[federation]") {
   Federation federation({Auth::Certificates});
   federation.start();
@@ -299,28 +323,10 @@ TEST_CASE("stanzas from a domain the stream did not authenticate are refused", "
   REQUIRE(juliet->syncWithServer());
   auto evil = federation.pki->issue("evil.example");
 
-  // A peer that authenticates as evil.example with a valid certificate...
+  // A peer that authenticates as evil.example with a valid certificate (nothing it sends
+  // before that is accepted: see the dialback test)...
   RawClient peer;
-  REQUIRE(peer.connect(federation.port_b));
-  const std::string header =
-      "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
-      "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
-      "from='evil.example' to='b.example' version='1.0'>";
-  REQUIRE(peer.send(header));
-  REQUIRE(peer.readUntil("</stream:features>"));
-  // ...may send nothing before it authenticated...
-  REQUIRE(peer.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
-  REQUIRE(peer.readUntil("<proceed"));
-  REQUIRE(peer.handshakeWith("b.example", "xmpp-server", evil.cert, evil.key));
-  REQUIRE(peer.send(header));
-  auto features = peer.readUntil("</stream:features>");
-  REQUIRE(features);
-  CHECK(features->find("<mechanism>EXTERNAL</mechanism>") != std::string::npos);
-  REQUIRE(
-      peer.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>"));
-  REQUIRE(peer.readUntil("<success"));
-  REQUIRE(peer.send(header));
-  REQUIRE(peer.readUntil("</stream:features>"));
+  REQUIRE(connectAsEvil(peer, federation.port_b, evil));
   // ...and then forges a stanza from a.example: a stream error, and juliet gets nothing.
   REQUIRE(
       peer.send("<message from='romeo@a.example/balcony' to='juliet@b.example' "
@@ -330,19 +336,7 @@ TEST_CASE("stanzas from a domain the stream did not authenticate are refused", "
   // What evil.example may send still arrives through a new, honest stream; the forged one
   // never does.
   RawClient honest;
-  REQUIRE(honest.connect(federation.port_b));
-  REQUIRE(honest.send(header));
-  REQUIRE(honest.readUntil("</stream:features>"));
-  REQUIRE(honest.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
-  REQUIRE(honest.readUntil("<proceed"));
-  REQUIRE(honest.handshakeWith("b.example", "xmpp-server", evil.cert, evil.key));
-  REQUIRE(honest.send(header));
-  REQUIRE(honest.readUntil("</stream:features>"));
-  REQUIRE(
-      honest.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>"));
-  REQUIRE(honest.readUntil("<success"));
-  REQUIRE(honest.send(header));
-  REQUIRE(honest.readUntil("</stream:features>"));
+  REQUIRE(connectAsEvil(honest, federation.port_b, evil));
   REQUIRE(
       honest.send("<message from='mallory@evil.example/x' to='juliet@b.example' "
                   "type='chat'><body>honest</body></message>"));
@@ -454,9 +448,10 @@ TEST_CASE("a peer restarted mid-conversation gets what was sent meanwhile, once"
   REQUIRE(juliet->waitFor(messageWithBody("after"), std::chrono::seconds(15)));
 }
 
-TEST_CASE("two local hosts share one stream (dialback multiplexing); static routes; idle streams "
-          "close and reopen",
-          "[federation]") {
+TEST_CASE(
+    "two local hosts share one stream (dialback multiplexing); static routes; idle streams "
+    "close and reopen",
+    "[federation]") {
   FederationOptions options;
   options.second_host = true;
   options.b_uses_routes = true;
@@ -476,8 +471,8 @@ TEST_CASE("two local hosts share one stream (dialback multiplexing); static rout
   REQUIRE(mercutio.connect("mercutio@conf.a.example/street", passwordFor("mercutio"),
                            clientOptions(*federation.a)));
   mercutio.sendMessage("juliet@b.example", "from the second host");
-  const auto* second = juliet->waitFor(messageWithBody("from the second host"),
-                                       std::chrono::seconds(15));
+  const auto* second =
+      juliet->waitFor(messageWithBody("from the second host"), std::chrono::seconds(15));
   REQUIRE(second != nullptr);
   CHECK(bareJid(second->from) == "mercutio@conf.a.example");
   auto log_a = wholeLog(*federation.a);

@@ -31,8 +31,14 @@ class FakeSession final : public Session {
   const xmpp::FullJid* jid() const override { return nullptr; }
   std::string peerIp() const override { return "127.0.0.1"; }
   void closeWithStreamError(xmpp::StreamErrorCondition condition, std::string_view) override {
-    std::lock_guard lock(mutex);
-    stream_errors.emplace_back(xmpp::conditionName(condition));
+    {
+      std::lock_guard lock(mutex);
+      stream_errors.emplace_back(xmpp::conditionName(condition));
+    }
+    // Server::shutdown() waits for every session to go; other errors are for the test to read.
+    if (condition == xmpp::StreamErrorCondition::SystemShutdown) {
+      if (auto* worker = currentWorker()) worker->release(ref());
+    }
   }
   std::vector<std::string> take() {
     std::lock_guard lock(mutex);

@@ -25,6 +25,9 @@ if [ $# -ne 3 ] || { [ "$1" != ca ] && [ "$1" != dialback ]; }; then
 	echo "usage: $0 ca|dialback PARLEYD PARLEYCTL" >&2
 	exit 2
 fi
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+	exec sudo -n -E bash "$0" "$@"  # network namespaces need root
+fi
 MODE=$1
 PARLEYD=$(realpath "$2")
 PARLEYCTL=$(realpath "$3")

@@ -60,9 +60,10 @@ Result<std::unique_ptr<S2sService>> S2sService::start(core::Server& server) {
   if (auto ok = service->loadTls(); !ok) return Unexpected(std::move(ok).error());
   service->dialback_secret_ = auth::randomToken(32);
   for (auto& worker : server.workers()) {
-    auto state = std::make_unique<WorkerState>();
-    // The resolver and the remote domains die on their own thread, after the streams.
-    worker->atExit([raw = state.get()] { raw->clear(); });
+    auto state = std::make_shared<WorkerState>();
+    // The resolver and the remote domains die on their own thread, after the streams. The
+    // hook keeps the state alive: the service may be gone first (a failed start-up).
+    worker->atExit([state] { state->clear(); });
     service->states_.push_back(std::move(state));
   }
   if (auto ok = service->listen(); !ok) return Unexpected(std::move(ok).error());

@@ -97,7 +97,7 @@ class S2sService final : public core::RemoteRoute {
   std::unique_ptr<net::TlsServerContext> server_tls_;
   std::map<std::string, std::unique_ptr<net::TlsClientContext>, std::less<>> client_tls_;
   std::string dialback_secret_;
-  std::vector<std::unique_ptr<WorkerState>> states_;  // one per worker, by index
+  std::vector<std::shared_ptr<WorkerState>> states_;  // one per worker, by index
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex components_mutex_;

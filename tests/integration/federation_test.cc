@@ -345,8 +345,7 @@ TEST_CASE("stanzas from a domain the stream did not authenticate are refused", "
   for (const auto& stanza : juliet->received()) CHECK(stanza.body != "forged");
 }
 
-TEST_CASE("a stanza over s2s.max_stanza_bytes from a peer is a policy-violation",
-          "[federation]") {
+TEST_CASE("a stanza over s2s.max_stanza_bytes from a peer is a policy-violation", "[federation]") {
   Federation federation({Auth::Certificates});
   federation.start();
   auto juliet = login(*federation.b, "juliet", "chamber");
@@ -354,8 +353,8 @@ TEST_CASE("a stanza over s2s.max_stanza_bytes from a peer is a policy-violation"
   RawClient peer;
   REQUIRE(connectAsEvil(peer, federation.port_b, evil));
   std::string body(600 * 1024, 'x');  // the default limit is 512 KiB
-  REQUIRE(peer.send("<message from='mallory@evil.example/x' to='juliet@b.example'><body>" +
-                    body + "</body></message>"));
+  REQUIRE(peer.send("<message from='mallory@evil.example/x' to='juliet@b.example'><body>" + body +
+                    "</body></message>"));
   REQUIRE(peer.readUntil("<policy-violation"));
   CHECK(peer.waitClosed());
   REQUIRE(juliet->syncWithServer());  // b.example and its users carry on

@@ -175,8 +175,8 @@ TEST_CASE("config: a full file sets every key", "[config]") {
   CHECK(config.s2s.max_queued_stanzas == 50);
   CHECK(config.s2s.idle_timeout == 3600s);
   CHECK(config.components.listen == std::vector<ListenAddress>{{"127.0.0.1", 15347}});
-  CHECK(config.components.secrets == std::map<std::string, std::string>{
-                                         {"gateway.example.com", "s3cret"}});
+  CHECK(config.components.secrets ==
+        std::map<std::string, std::string>{{"gateway.example.com", "s3cret"}});
 
   CHECK(config.http.listen.empty());
   CHECK(config.http.tls_listen == std::vector<ListenAddress>{{"0.0.0.0", 443}});

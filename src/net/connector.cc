@@ -12,7 +12,8 @@
 namespace parley::net {
 
 std::unique_ptr<Connector> Connector::start(Loop& loop, const SocketAddress& address,
-                                            std::chrono::milliseconds timeout, Done done) {
+                                            std::chrono::milliseconds timeout, Done done,
+                                            const SocketAddress* source) {
   std::unique_ptr<Connector> self(new Connector(loop, std::move(done)));
   Connector* raw = self.get();
   raw->fd_.reset(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -23,6 +24,15 @@ std::unique_ptr<Connector> Connector::start(Loop& loop, const SocketAddress& add
   // Output is coalesced per loop turn already; Nagle would only add delay.
   int one = 1;
   setsockopt(raw->fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (source != nullptr) {
+    // The port is picked at connect() time, per destination, so many connections can share
+    // one source address.
+    setsockopt(raw->fd_.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (::bind(raw->fd_.get(), source->sockaddrPtr(), source->length) != 0) {
+      raw->finish(Unexpected(std::string("bind: ") + std::strerror(errno)));
+      return self;
+    }
+  }
   int r = ::connect(raw->fd_.get(), address.sockaddrPtr(), address.length);
   if (r == 0) {
     raw->finish(std::move(raw->fd_));

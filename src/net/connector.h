@@ -21,10 +21,12 @@ class Connector {
   // ("connection refused", "timed out after 10s", ...).
   using Done = std::function<void(Result<Fd, std::string>)>;
 
-  // Starts connecting to `address`. `done` runs exactly once on the loop thread, never inside
-  // this call (at the end of the loop turn at the earliest).
+  // Starts connecting to `address`, from `source` (an address of this host; port 0) when given.
+  // `done` runs exactly once on the loop thread, never inside this call (at the end of the loop
+  // turn at the earliest).
   static std::unique_ptr<Connector> start(Loop& loop, const SocketAddress& address,
-                                          std::chrono::milliseconds timeout, Done done);
+                                          std::chrono::milliseconds timeout, Done done,
+                                          const SocketAddress* source = nullptr);
   ~Connector();
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;

@@ -1,10 +1,8 @@
 // A second real client library: slixmpp (python3-slixmpp) runs python/slixmpp_scenario.py
 // against parleyd: in-band registration through account removal.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -28,29 +26,6 @@ bool haveSlixmpp() {
   return std::system("/usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1") == 0;
 }
 
-// Single-quotes TEXT for /bin/sh.
-std::string shellQuote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Runs ARGV under coreutils `timeout` (killed after SECONDS); stdout and stderr together.
-CommandResult runProgram(const std::vector<std::string>& argv, int seconds) {
-  std::string command = "timeout -s KILL " + std::to_string(seconds);
-  for (const auto& arg : argv) command += " " + shellQuote(arg);
-  command += " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  int status = pclose(pipe);
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1000;
-  return result;
-}
-
 TEST_CASE("slixmpp registers subscribes chats blocks and removes its account", "[python]") {
   if (!haveSlixmpp()) {
     WARN("skipped: /usr/bin/python3 with slixmpp (python3-slixmpp) is not installed");
@@ -63,9 +38,9 @@ TEST_CASE("slixmpp registers subscribes chats blocks and removes its account", "
   options.host_extra = "registration = true";
   auto server = startServer(options);
 
-  CommandResult run = runProgram({kPython, scenarioScript(), std::to_string(server->c2sPort()),
+  CommandResult run = runCommand({kPython, scenarioScript(), std::to_string(server->c2sPort()),
                                   ParleyServer::parleyctlPath(), server->configPath()},
-                                 40);
+                                 std::chrono::seconds(40));
   INFO("slixmpp scenario output:\n" << run.output);
   CHECK(run.exit_status == 0);
   CHECK(run.output.find("PASS") != std::string::npos);

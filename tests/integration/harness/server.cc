@@ -73,8 +73,8 @@ std::optional<int> waitForExit(pid_t pid, Clock::time_point deadline) {
 }
 
 // fork+exec ARGV; stdin from STDIN_TEXT, stdout+stderr captured. Kills it after TIMEOUT.
-CommandResult runCommand(const std::vector<std::string>& argv, const std::string& stdin_text,
-                         std::chrono::milliseconds timeout) {
+CommandResult runCaptured(const std::vector<std::string>& argv, const std::string& stdin_text,
+                          std::chrono::milliseconds timeout) {
   CommandResult result;
   int in_pipe[2];
   int out_pipe[2];
@@ -146,6 +146,11 @@ std::string tomlString(const std::string& text) {
 }
 
 }  // namespace
+
+CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                         const std::string& stdin_text) {
+  return runCaptured(argv, stdin_text, timeout);
+}
 
 uint16_t pickFreePort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -433,12 +438,12 @@ CommandResult ParleyServer::ctl(const std::vector<std::string>& args,
                                 const std::string& stdin_text) {
   std::vector<std::string> argv = {parleyctlPath(), "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return runCommand(argv, stdin_text, std::chrono::seconds(10));
+  return runCaptured(argv, stdin_text, std::chrono::seconds(10));
 }
 
 CommandResult ParleyServer::check(const std::string& path) {
-  return runCommand({parleydPath(), "--config", path.empty() ? config_path_ : path, "--check"}, "",
-                    std::chrono::seconds(10));
+  return runCaptured({parleydPath(), "--config", path.empty() ? config_path_ : path, "--check"}, "",
+                     std::chrono::seconds(10));
 }
 
 }  // namespace parley::integration

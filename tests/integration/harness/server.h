@@ -126,6 +126,11 @@ class ParleyServer {
   unsigned long failures_at_start_ = 0;
 };
 
+// Runs ARGV[0] (a path) with ARGV, STDIN_TEXT on its standard input; stdout and stderr are
+// captured together. Killed after TIMEOUT (exit_status -1000 then).
+CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                         const std::string& stdin_text = "");
+
 // Binds port 0 on 127.0.0.1 and returns the port the kernel chose (the socket is closed).
 uint16_t pickFreePort();
 // True once a TCP connect to 127.0.0.1:PORT succeeds.

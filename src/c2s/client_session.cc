@@ -80,6 +80,7 @@ std::string ClientSession::logPrefix() const {
 
 void ClientSession::onData(std::string_view bytes) {
   if (state_ == State::Closing) return;
+  last_activity_ = worker_.loop().now();
   auto fed = parser_.feed(bytes);
   if (!fed) {
     log::debug(logPrefix(), ": ", fed.error().message);
@@ -503,6 +504,19 @@ void ClientSession::sendStanza(const xml::Element& stanza) {
   buffer.clear();
   xml::serialize(stanza, buffer, ns::kClient);
   connection_->send(buffer);
+  last_activity_ = worker_.loop().now();
+}
+
+// A bound session quiet for a while gives back the parser (about 10 KiB) and its buffers'
+// capacity; the next byte from the client revives the parser. Memory per idle session is what
+// a server with many mostly quiet mobile clients lives on.
+bool ClientSession::releaseIdleMemory(std::chrono::steady_clock::time_point now) {
+  static constexpr std::chrono::seconds kQuietFor{5};
+  if (state_ != State::Bound || now - last_activity_ < kQuietFor) return false;
+  connection_->releaseIdleBuffers();
+  if (!parser_.hibernate()) return false;
+  log::debug(logPrefix(), ": idle, parser released");
+  return true;
 }
 
 bool ClientSession::deliver(const xmpp::StanzaPtr& stanza) {

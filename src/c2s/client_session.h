@@ -42,6 +42,7 @@ class ClientSession final : public core::Session,
   const xmpp::FullJid* jid() const override { return jid_ ? &*jid_ : nullptr; }
   std::string peerIp() const override { return ip_; }
   bool isAnonymous() const override { return anonymous_; }
+  bool releaseIdleMemory(std::chrono::steady_clock::time_point now) override;
 
  private:
   enum class State {
@@ -94,6 +95,7 @@ class ClientSession final : public core::Session,
   bool counted_ = false;    // counts against c2s.connections_per_ip
   bool anonymous_ = false;  // logged in with SASL ANONYMOUS
   unsigned failed_auths_ = 0;
+  std::chrono::steady_clock::time_point last_activity_;  // data in or a stanza out
 };
 
 // Creates a session for an accepted connection and hands it to its worker.

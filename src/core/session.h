@@ -2,6 +2,7 @@
 // WebSocket) sessions implement it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +47,10 @@ class Session {
   virtual std::string peerIp() const = 0;
   // Whether the user logged in anonymously (SASL ANONYMOUS).
   virtual bool isAnonymous() const { return false; }
+  // Called every few seconds on the session's thread: a session quiet since long enough frees
+  // what it can rebuild (parser state, buffer capacity), so idle sessions stay small. Returns
+  // whether it freed anything.
+  virtual bool releaseIdleMemory(std::chrono::steady_clock::time_point /*now*/) { return false; }
 
   SessionRef ref() const { return ref_; }
   void setRef(SessionRef ref) { ref_ = ref; }

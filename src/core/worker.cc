@@ -9,6 +9,7 @@ std::atomic<uint64_t> Worker::next_id_{1};
 
 namespace {
 thread_local Worker* t_current_worker = nullptr;
+constexpr std::chrono::seconds kIdleSweepInterval{5};
 }  // namespace
 
 Worker* currentWorker() { return t_current_worker; }
@@ -41,6 +42,8 @@ void Worker::runAtExit() {
 }
 
 void Worker::start() {
+  // Before the thread runs, this thread may still use the loop.
+  loop_.addTimer(kIdleSweepInterval, [this] { sweepIdleSessions(); });
   thread_ = std::thread([this] {
     t_current_worker = this;
     loop_.run();
@@ -49,6 +52,12 @@ void Worker::start() {
     sessions_.clear();
     runAtExit();
   });
+}
+
+void Worker::sweepIdleSessions() {
+  auto now = loop_.now();
+  for (const auto& [id, session] : sessions_) session->releaseIdleMemory(now);
+  loop_.addTimer(kIdleSweepInterval, [this] { sweepIdleSessions(); });
 }
 
 void Worker::stop() { loop_.stop(); }

@@ -62,6 +62,8 @@ class Worker {
 
  private:
   void runAtExit();
+  // Every few seconds: Session::releaseIdleMemory on each session.
+  void sweepIdleSessions();
 
   static std::atomic<uint64_t> next_id_;
 

@@ -501,6 +501,17 @@ void Connection::finish(std::string reason, bool graceful) {
   });
 }
 
+void Connection::releaseIdleBuffers() {
+  if (out_offset_ >= out_.size()) {
+    std::string().swap(out_);
+    out_offset_ = 0;
+  }
+  if (pre_tls_offset_ >= pre_tls_out_.size()) {
+    std::string().swap(pre_tls_out_);
+    pre_tls_offset_ = 0;
+  }
+}
+
 void Connection::setReadPaused(bool paused) {
   if (read_paused_ == paused) return;
   read_paused_ = paused;

@@ -88,6 +88,8 @@ class Connection {
 
   const SocketAddress& peer() const { return peer_; }
   size_t pendingOutputBytes() const;
+  // Frees the capacity of empty output buffers (an idle session's; refilled on the next send).
+  void releaseIdleBuffers();
   // Backpressure / rate limiting: stop reading from the socket while paused.
   void setReadPaused(bool paused);
   const Stats& stats() const { return stats_; }

@@ -57,6 +57,13 @@ void ServerStream::sendHeader(std::string_view from, std::string_view to, std::s
   header_sent_ = true;
 }
 
+bool ServerStream::releaseIdleMemory(std::chrono::steady_clock::time_point now) {
+  static constexpr std::chrono::seconds kQuietFor{5};
+  if (closing_ || !carriesStanzas() || now - last_activity_ < kQuietFor) return false;
+  connection_->releaseIdleBuffers();
+  return parser_.hibernate();
+}
+
 bool ServerStream::isPeerStreamError(const xml::Element& element) const {
   if (!element.is("error", ns::kStreams)) return false;
   std::string condition = "(no condition)";

@@ -32,6 +32,7 @@ class ServerStream : public core::Session,
                             std::string_view text = {}) override;
   const xmpp::FullJid* jid() const override { return nullptr; }
   std::string peerIp() const override { return connection_->peer().ip(); }
+  bool releaseIdleMemory(std::chrono::steady_clock::time_point now) override;
 
   // Closes with </stream:stream> (nothing went wrong: idle, or shutting down).
   void closeStream();

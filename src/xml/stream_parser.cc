@@ -106,11 +106,55 @@ void StreamParser::ExpatDeleter::operator()(XML_ParserStruct* parser) const {
 
 StreamParser::StreamParser(StreamHandler& handler, Limits limits)
     : handler_(handler), limits_(limits) {
+  createParser();
+}
+
+void StreamParser::createParser() {
   // The protocol encoding overrides any declared one; xmlDeclaration() refuses non-UTF-8.
   parser_.reset(XML_ParserCreateNS("UTF-8", kNsSeparator));
   PARLEY_CHECK(parser_ != nullptr);
   setUpParser();
   open_.reserve(limits_.max_depth + 1);
+}
+
+bool StreamParser::hibernate() {
+  // Only between stanzas, with nothing buffered that expat has not turned into events but
+  // whitespace (a keepalive expat reports once it sees what follows: dropping it is harmless).
+  if (!parser_ || in_feed_ || error_ || stopped_ || holding_ || depth_ != 1 || stanza_) {
+    return false;
+  }
+  const size_t unconsumed = fed_ - last_event_end_;
+  if (unconsumed != 0 && (unconsumed != tail_.size() || !isXmlWhitespace(tail_))) return false;
+  parser_.reset();
+  std::string().swap(tail_);
+  std::string().swap(held_);
+  std::vector<Element*>().swap(open_);
+  return true;
+}
+
+// A new expat document primed with the root's namespace declarations, as if it had just read
+// the stream header (without telling the handler again).
+void StreamParser::revive() {
+  createParser();
+  std::string header = "<";
+  std::string_view streams_prefix;
+  for (const auto& [prefix, uri] : root_namespaces_) {
+    if (uri == ns::kStreams && !prefix.empty()) streams_prefix = prefix;
+  }
+  if (!streams_prefix.empty()) header.append(streams_prefix).append(":");
+  header.append("stream");
+  for (const auto& [prefix, uri] : root_namespaces_) {
+    header.append(prefix.empty() ? " xmlns" : " xmlns:").append(prefix).append("='");
+    appendEscapedAttr(header, uri);
+    header.append("'");
+  }
+  header.append(">");
+  depth_ = 0;
+  fed_ = boundary_ = last_event_end_ = 0;  // offsets in the new document
+  reviving_ = true;
+  auto primed = parseBytes(header);
+  reviving_ = false;
+  PARLEY_CHECK(primed.hasValue() && depth_ == 1);
 }
 
 StreamParser::~StreamParser() = default;
@@ -142,6 +186,7 @@ void StreamParser::clearDocumentState() {
   open_.clear();
   default_ns_.clear();
   has_default_ns_ = false;
+  root_namespaces_.clear();
   stopped_ = false;
   boundary_ = 0;
   fed_ = 0;
@@ -152,8 +197,12 @@ void StreamParser::clearDocumentState() {
 }
 
 void StreamParser::restartDocument() {
-  XML_ParserReset(parser_.get(), "UTF-8");
-  setUpParser();
+  if (parser_) {
+    XML_ParserReset(parser_.get(), "UTF-8");
+    setUpParser();
+  } else {
+    createParser();
+  }
   clearDocumentState();
 }
 
@@ -186,6 +235,7 @@ void StreamParser::stop() {
 Result<void, ParseError> StreamParser::feed(std::string_view bytes) {
   if (error_) return Unexpected(*error_);
   if (stopped_) return {};
+  if (!parser_) revive();
   if (!holding_) return parseBytes(bytes);
   // Expat holds a big unfinished tag. Hand it more only once the tag may be complete, or
   // the input has doubled: re-scanning it on every small read would be quadratic.
@@ -348,10 +398,11 @@ void StreamParser::startElement(const char* name, const char** attrs) {
       return fail(ParseErrorKind::InvalidNamespace,
                   "stream namespace is not " + std::string(ns::kStreams));
     }
-    Element header = makeElement(name, attrs);
-    if (has_default_ns_) header.setAttr("xmlns", default_ns_);
     depth_ = 1;
     boundary_ = eventEnd();
+    if (reviving_) return;  // the handler saw this header before hibernate()
+    Element header = makeElement(name, attrs);
+    if (has_default_ns_) header.setAttr("xmlns", default_ns_);
     deliver([&] { handler_.onStreamOpen(header); });
     return;
   }
@@ -400,7 +451,9 @@ void StreamParser::characterData(std::string_view text) {
 }
 
 void StreamParser::startNamespace(const char* prefix, const char* uri) {
-  if (depth_ != 0 || prefix != nullptr) return;
+  if (depth_ != 0 || reviving_) return;
+  root_namespaces_.emplace_back(prefix ? prefix : "", uri ? uri : "");
+  if (prefix != nullptr) return;
   has_default_ns_ = true;
   default_ns_ = uri ? uri : "";
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/result.h"
@@ -88,6 +89,13 @@ class StreamParser {
 
   bool hasFailed() const { return error_ != nullptr; }
 
+  // Frees the expat parser and its buffers (about 10 KiB) while the stream rests between two
+  // stanzas; the next feed() builds a new one, primed with the stream header's namespace
+  // declarations, without calling onStreamOpen() again. For idle sessions. Returns false, and
+  // does nothing, in the middle of a stanza or of anything else. Never from a callback.
+  bool hibernate();
+  bool isHibernating() const { return parser_ == nullptr; }
+
  private:
   enum class Pending { None, Reset, Stop };
 
@@ -102,6 +110,8 @@ class StreamParser {
   Result<void, ParseError> parseBytes(std::string_view bytes);
   void trackTail(std::string_view chunk);
   bool scanTagEnd(std::string_view bytes);  // true if bytes may end the pending tag
+  void createParser();
+  void revive();
   void setUpParser();
   void clearDocumentState();
   void restartDocument();
@@ -148,6 +158,9 @@ class StreamParser {
   std::vector<Element*> open_;       // its open elements, innermost last
   std::string default_ns_;           // default namespace declared on the root element
   bool has_default_ns_ = false;
+  // Every namespace the root declared, prefix ("" = default) and URI, for revive().
+  std::vector<std::pair<std::string, std::string>> root_namespaces_;
+  bool reviving_ = false;      // parsing revive()'s synthetic header
   bool stopped_ = false;       // stop() or </stream:stream>: ignore input until reset
   size_t boundary_ = 0;        // doc offset where the current stanza (or gap) began
   size_t fed_ = 0;             // bytes given to the current expat document so far

@@ -61,5 +61,28 @@ TEST_CASE("romeo and juliet exchange 1000 emoji messages each way", "[messages][
   CHECK(server->stop() == 0);
 }
 
+TEST_CASE("sessions quiet long enough to shed their parser carry on as before", "[messages]") {
+  auto server = startServer();
+  auto romeo = login(*server, "romeo", "balcony");
+  auto juliet = login(*server, "juliet", "garden");
+  romeo->sendPresence(0);
+  juliet->sendPresence(0);
+  REQUIRE(romeo->syncWithServer());
+  REQUIRE(juliet->syncWithServer());
+  // Idle sessions free their XML parser after 5 s (checked every 5 s); wait out both.
+  StropheClient::pumpUntil([] { return false; }, std::chrono::seconds(11));
+  CHECK(server->logTail(200).find("romeo@localhost/balcony: idle, parser released") !=
+        std::string::npos);
+  romeo->sendMessage("juliet@localhost/garden", emojiBody("romeo", 1));
+  REQUIRE(juliet->waitFor(messageWithBody(emojiBody("romeo", 1))) != nullptr);
+  juliet->sendMessage("romeo@localhost/balcony", emojiBody("juliet", 1));
+  REQUIRE(romeo->waitFor(messageWithBody(emojiBody("juliet", 1))) != nullptr);
+  auto pong = romeo->request(
+      "<iq type='get' id='after-rest' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>",
+      "after-rest");
+  REQUIRE(pong != nullptr);
+  CHECK(pong->type == "result");
+}
+
 }  // namespace
 }  // namespace parley::integration

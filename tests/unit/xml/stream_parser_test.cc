@@ -478,6 +478,61 @@ TEST_CASE("StreamParser lets a handler's exception out and stays failed", "[xml]
   CHECK_FALSE(parser.feed("<message/>"));
 }
 
+TEST_CASE("StreamParser hibernates between stanzas and wakes up the same", "[xml][parser]") {
+  // A split feed with hibernate() tried after every piece must give the events of one feed.
+  Recorder whole;
+  StreamParser reference(whole);
+  REQUIRE(reference.feed(kStream));
+  for (unsigned seed = 0; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    Recorder recorder;
+    StreamParser parser(recorder);
+    std::string_view input = kStream;
+    size_t hibernated = 0;
+    // Seed 0: byte by byte, which stops at every gap between stanzas.
+    auto sizes = seed == 0 ? byteByByte(input.size()) : randomSplit(rng, input.size());
+    for (size_t size : sizes) {
+      size = std::min(size, input.size());
+      REQUIRE(parser.feed(input.substr(0, size)));
+      input.remove_prefix(size);
+      if (parser.hibernate()) {
+        ++hibernated;
+        CHECK(parser.isHibernating());
+      }
+    }
+    REQUIRE(parser.feed(input));
+    CHECK(recorder.events == whole.events);
+    if (seed == 0) CHECK(hibernated >= 4);  // after the features, message, iq and presence
+  }
+}
+
+TEST_CASE("StreamParser does not hibernate in the middle of anything", "[xml][parser]") {
+  Recorder recorder;
+  StreamParser parser(recorder);
+  CHECK_FALSE(parser.hibernate());  // no header yet
+  REQUIRE(parser.feed(withHeader("<message><body>half")));
+  CHECK_FALSE(parser.hibernate());  // inside a stanza
+  REQUIRE(parser.feed("</body></message><pres"));
+  CHECK_FALSE(parser.hibernate());  // expat holds part of a tag
+  REQUIRE(parser.feed("ence/>"));
+  CHECK(parser.hibernate());
+  // A prefixed stream and a restart after waking up work too.
+  REQUIRE(parser.feed("<iq type='get' id='1'/>"));
+  CHECK(recorder.events.back() == "<iq type='get' id='1'/>");
+  parser.reset();
+  REQUIRE(
+      parser.feed("<s:stream xmlns='jabber:server' xmlns:s='http://etherx.jabber.org/streams' "
+                  "xmlns:db='jabber:server:dialback'>"));
+  CHECK(parser.hibernate());
+  REQUIRE(parser.feed("<db:result from='a' to='b'>k</db:result></s:stream>"));
+  REQUIRE(recorder.stanzas.size() >= 2);
+  CHECK(recorder.stanzas.back()->is("result", "jabber:server:dialback"));
+  CHECK(recorder.events.back() == "close");
+  size_t opens = 0;
+  for (const auto& event : recorder.events) opens += event.rfind("open", 0) == 0 ? 1 : 0;
+  CHECK(opens == 2);  // waking up never reports the header again
+}
+
 TEST_CASE("parseElement builds one element from text", "[xml][parser]") {
   auto iq = parseElement("<iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>");
   REQUIRE(iq);

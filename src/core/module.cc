@@ -51,6 +51,7 @@ ModuleContext::ModuleContext(Host& host, std::string module_name, std::string co
 
 ModuleContext::~ModuleContext() {
   host_.events_.unhookAll(this);
+  host_.server().httpRoutes().removeAll(this);
   for (const auto& feature : features_) eraseOne(host_.features_, feature);
   for (const auto& feature : account_features_) eraseOne(host_.account_features_, feature);
   for (const auto& identity : identities_) eraseOne(host_.identities_, identity);
@@ -59,6 +60,14 @@ ModuleContext::~ModuleContext() {
         phase == StreamPhase::Unauthenticated ? host_.pre_auth_features_ : host_.bound_features_,
         xml);
   }
+}
+
+Result<void> ModuleContext::addHttpRoute(HttpRoute route) {
+  route.owner = this;
+  std::string prefix = route.prefix;
+  if (!host_.server().httpRoutes().add(std::move(route)))
+    return Unexpected(Error{"HTTP path " + prefix + " is already served by another module"});
+  return {};
 }
 
 void ModuleContext::addFeature(std::string_view feature) {

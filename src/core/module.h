@@ -59,6 +59,10 @@ class ModuleContext {
   // "<register xmlns='http://jabber.org/features/iq-register'/>".
   void addStreamFeature(StreamPhase phase, std::string xml);
 
+  // Serves HTTP requests under `route.prefix` on the [http] listeners (removed at unload).
+  // Fails if another module has that prefix. The handler runs on any worker thread.
+  Result<void> addHttpRoute(HttpRoute route);
+
   // A per-user store (storage/user_store.h), opened at load. Its `done` callbacks
   // run on the storage writer thread: use core::postBack() to continue on the loop.
   storage::UserStore& openStore(std::string_view name);

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/host.h"
+#include "core/http_route.h"
 #include "core/registry.h"
 #include "core/remote_route.h"
 #include "core/router.h"
@@ -34,6 +35,9 @@ class Server {
   // read; null = no federation (such stanzas bounce with remote-server-not-found).
   void setRemoteRoute(RemoteRoute* route) { remote_route_ = route; }
   RemoteRoute* remoteRoute() const { return remote_route_; }
+
+  // What modules serve over HTTP (src/http dispatches on it); any thread.
+  HttpRoutes& httpRoutes() { return http_routes_; }
 
   // The local host serving this domain, or nullptr.
   Host* host(std::string_view domain);
@@ -63,6 +67,7 @@ class Server {
   std::unique_ptr<storage::Storage> storage_;
   SessionRegistry registry_;
   std::unique_ptr<Router> router_;
+  HttpRoutes http_routes_;  // before hosts_: outlives the modules that registered routes
   std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts_;
   std::vector<std::unique_ptr<Worker>> workers_;
   RemoteRoute* remote_route_ = nullptr;

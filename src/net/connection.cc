@@ -83,7 +83,7 @@ std::string lowercase(const char* text) {
 }  // namespace
 
 Connection::Connection(Loop& loop, Fd fd, SocketAddress peer, Handler& handler)
-    : loop_(loop), fd_(std::move(fd)), peer_(peer), handler_(handler) {}
+    : loop_(loop), fd_(std::move(fd)), peer_(peer), handler_(&handler) {}
 
 Connection::~Connection() {
   loop_.cancelTimer(close_timer_);
@@ -231,7 +231,7 @@ void Connection::readPlain() {
     ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
     if (n > 0) {
       stats_.bytes_in += static_cast<uint64_t>(n);
-      handler_.onData(std::string_view(buffer, static_cast<size_t>(n)));
+      handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       // The handler may have closed, paused, or switched to TLS (STARTTLS).
       if (!stillHere(guard) || state_ != State::Open || read_paused_ || tls_ != TlsState::None) {
         return;
@@ -259,7 +259,7 @@ void Connection::readTls() {
     int n = SSL_read(ssl_.get(), buffer, static_cast<int>(kReadBufferSize));
     if (n > 0) {
       stats_.bytes_in += static_cast<uint64_t>(n);
-      handler_.onData(std::string_view(buffer, static_cast<size_t>(n)));
+      handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       if (!stillHere(guard) || state_ != State::Open || read_paused_) return;
       continue;
     }
@@ -310,7 +310,7 @@ void Connection::handshakeStep() {
     handshake_wants_write_ = false;
     log::debug("connection ", peer_.toString(), ": ", SSL_get_version(ssl_.get()),
                " established, SNI '", sniHostname(), "', ALPN '", alpnProtocol(), "'");
-    handler_.onTlsEstablished();
+    handler_->onTlsEstablished();
     if (!stillHere(guard) || state_ == State::Closed) return;
     flushOutput();  // what the handler queued while the handshake ran
     if (!stillHere(guard)) return;
@@ -497,7 +497,7 @@ void Connection::finish(std::string reason, bool graceful) {
   std::weak_ptr<char> guard = alive_;
   // Deferred so onClosed never runs inside a call the handler made (send, close, ...).
   loop_.atEndOfTurn([this, guard, reason = std::move(reason)] {
-    if (stillHere(guard)) handler_.onClosed(reason);
+    if (stillHere(guard)) handler_->onClosed(reason);
   });
 }
 

@@ -86,6 +86,10 @@ class Connection {
   // handshake completes, or when the peer sent none. For verifyPeerChain().
   CertificateChain peerCertificates() const;
 
+  // Hands the stream to another handler (an HTTP connection upgraded to WebSocket). From
+  // inside a callback, the new handler gets everything after it returns.
+  void setHandler(Handler& handler) { handler_ = &handler; }
+
   const SocketAddress& peer() const { return peer_; }
   size_t pendingOutputBytes() const;
   // Frees the capacity of empty output buffers (an idle session's; refilled on the next send).
@@ -116,7 +120,7 @@ class Connection {
   Loop& loop_;
   Fd fd_;
   SocketAddress peer_;
-  Handler& handler_;
+  Handler* handler_;
   SslPtr ssl_;
 
   State state_ = State::Idle;

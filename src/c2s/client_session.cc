@@ -3,6 +3,7 @@
 
 #include "auth/base64.h"
 #include "auth/credentials.h"
+#include "c2s/tcp_transport.h"
 #include "util/log.h"
 #include "xml/namespaces.h"
 #include "xml/serializer.h"
@@ -26,14 +27,14 @@ xml::Limits parserLimits(const core::Config& config) {
 
 }  // namespace
 
-ClientSession::ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd,
-                             net::SocketAddress peer, bool direct_tls)
+ClientSession::ClientSession(C2sShared& shared, core::Worker& worker,
+                             std::unique_ptr<Transport> transport)
     : shared_(shared),
       worker_(worker),
-      connection_(std::make_unique<net::Connection>(worker.loop(), std::move(fd), std::move(peer),
-                                                    static_cast<net::Connection::Handler&>(*this))),
+      transport_(std::move(transport)),
       parser_(*this, parserLimits(shared.server.config())) {
-  ip_ = connection_->peer().ip();
+  transport_->setHandler(*this);
+  ip_ = transport_->peerIp();
   counted_ = shared_.ip_limits.tryOpen(ip_);
   const auto& config = shared_.server.config().c2s;
   if (config.bytes_per_second != 0) {
@@ -42,7 +43,6 @@ ClientSession::ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd
                   std::max<uint64_t>(config.bytes_per_second, config.max_stanza_bytes),
                   worker.loop().now());
   }
-  if (direct_tls) connection_->startServerTls(shared_.tls_ctx);
 }
 
 ClientSession::~ClientSession() {
@@ -52,7 +52,7 @@ ClientSession::~ClientSession() {
 }
 
 void ClientSession::start() {
-  if (!connection_->isTls()) connection_->start();
+  transport_->start();
   // RFC 6120 §4.9.3: a stream that does not authenticate in time is closed.
   auto ref = this->ref();
   auto& worker = worker_;
@@ -74,7 +74,7 @@ std::string ClientSession::logPrefix() const {
   if (jid_)
     prefix.append(" ").append(jid_->toString());
   else
-    prefix.append(" ").append(connection_->peer().toString());
+    prefix.append(" ").append(transport_->describePeer());
   return prefix;
 }
 
@@ -94,19 +94,19 @@ void ClientSession::onData(std::string_view bytes) {
 void ClientSession::throttle(size_t bytes) {
   auto wait = rate_->take(bytes, worker_.loop().now());
   if (wait.count() == 0 || throttle_timer_ != 0 || state_ == State::Closing) return;
-  connection_->setReadPaused(true);
+  transport_->setReadPaused(true);
   auto ref = this->ref();
   auto& worker = worker_;
   throttle_timer_ = worker_.loop().addTimer(wait, [&worker, ref] {
     if (auto* session = static_cast<ClientSession*>(worker.find(ref))) {
       session->throttle_timer_ = 0;
-      session->connection_->setReadPaused(false);
+      session->transport_->setReadPaused(false);
     }
   });
 }
 
 void ClientSession::onTlsEstablished() {
-  log::debug(logPrefix(), ": TLS established (", connection_->tlsVersion(), ")");
+  log::debug(logPrefix(), ": TLS established (", transport_->tlsVersion(), ")");
 }
 
 void ClientSession::onClosed(std::string_view reason) {
@@ -136,15 +136,7 @@ void ClientSession::cleanup() {
 
 void ClientSession::sendHeader(std::string_view from_domain) {
   stream_id_ = randomToken(16);
-  std::string header =
-      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0' "
-      "xml:lang='en' id='";
-  header.append(stream_id_).append("'");
-  if (!from_domain.empty())
-    header.append(" from='").append(xml::escapeAttr(from_domain)).append("'");
-  header.append(">");
-  connection_->send(header);
+  transport_->sendStreamHeader(stream_id_, from_domain);
   header_sent_ = true;
 }
 
@@ -153,11 +145,12 @@ void ClientSession::closeWithStreamError(StreamErrorCondition condition, std::st
   // RFC 6120 §4.9.1.2: an error before our header still needs a header first.
   if (!header_sent_) sendHeader(host_ ? host_->domain() : std::string_view{});
   log::debug(logPrefix(), ": stream error ", xmpp::conditionName(condition));
-  connection_->send(xmpp::streamErrorXml(condition, text) + "</stream:stream>");
+  transport_->sendElement(xmpp::streamErrorXml(condition, text));
+  transport_->sendStreamClose();
   state_ = State::Closing;
   cleanup();  // unbound from now on: stanzas for this resource go elsewhere
   parser_.stop();
-  connection_->close();
+  transport_->close();
 }
 
 void ClientSession::onStreamOpen(const xml::Element& header) {
@@ -192,21 +185,21 @@ void ClientSession::onStreamOpen(const xml::Element& header) {
 
 void ClientSession::sendFeatures() {
   const auto& config = shared_.server.config().c2s;
-  bool tls = connection_->isTls();
+  bool tls = transport_->isSecure();
   std::string features = "<stream:features>";
   if (!username_.empty()) {
     features.append("<bind xmlns='").append(ns::kBind).append("'/>");
     features.append("<session xmlns='").append(ns::kSession).append("'><optional/></session>");
     for (const auto& feature : host_->boundFeatures()) features.append(feature);
   } else {
-    if (!tls) {
+    if (transport_->canStartTls()) {
       features.append("<starttls xmlns='").append(ns::kTls).append("'>");
       if (config.require_encryption) features.append("<required/>");
       features.append("</starttls>");
     }
     if (tls || !config.require_encryption) {
-      auto source = [conn = connection_.get()](std::string_view type) {
-        return conn->channelBinding(type);
+      auto source = [transport = transport_.get()](std::string_view type) {
+        return transport->channelBinding(type);
       };
       auto cb_types = tls ? channelBindingTypes(source) : std::vector<std::string>{};
       features.append("<mechanisms xmlns='").append(ns::kSasl).append("'>");
@@ -229,16 +222,16 @@ void ClientSession::sendFeatures() {
     }
   }
   features.append("</stream:features>");
-  connection_->send(features);
+  transport_->sendElement(features);
 }
 
 void ClientSession::onStreamClose() {
   if (state_ == State::Closing) return;
   // RFC 6120 §4.4: answer the closing tag with ours, then close.
-  connection_->send("</stream:stream>");
+  transport_->sendStreamClose();
   state_ = State::Closing;
   cleanup();
-  connection_->close();
+  transport_->close();
 }
 
 void ClientSession::onStanza(std::unique_ptr<xml::Element> stanza) {
@@ -259,10 +252,10 @@ void ClientSession::handleNegotiation(xml::Element& element) {
   const auto& config = shared_.server.config().c2s;
   if (element.is("starttls", ns::kTls)) return handleStartTls();
   if (element.xmlns() == ns::kSasl && username_.empty()) {
-    if (!connection_->isTls() && config.require_encryption) {
+    if (!transport_->isSecure() && config.require_encryption) {
       // RFC 6120 §5.3.1 / §6.5.5: no authentication before TLS when TLS is required.
-      connection_->send(std::string("<failure xmlns='") + std::string(ns::kSasl) +
-                        "'><encryption-required/></failure>");
+      transport_->sendElement(std::string("<failure xmlns='") + std::string(ns::kSasl) +
+                              "'><encryption-required/></failure>");
       return;
     }
     return handleSasl(element);
@@ -273,7 +266,7 @@ void ClientSession::handleNegotiation(xml::Element& element) {
       return handleBind(element);
     }
   }
-  bool encrypted_enough = connection_->isTls() || !config.require_encryption;
+  bool encrypted_enough = transport_->isSecure() || !config.require_encryption;
   if (state_ == State::Negotiating && encrypted_enough && element.is("iq", ns::kClient)) {
     return handlePreAuthIq(element);
   }
@@ -304,17 +297,17 @@ void ClientSession::handlePreAuthIq(const xml::Element& iq) {
 }
 
 void ClientSession::handleStartTls() {
-  if (connection_->isTls() || state_ != State::Negotiating) {
+  if (!transport_->canStartTls() || state_ != State::Negotiating) {
     // RFC 6120 §5.4.2.2: a failure closes the stream.
-    connection_->send(std::string("<failure xmlns='") + std::string(ns::kTls) +
-                      "'/></stream:stream>");
+    transport_->sendElement(std::string("<failure xmlns='") + std::string(ns::kTls) + "'/>");
+    transport_->sendStreamClose();
     state_ = State::Closing;
     parser_.stop();
-    connection_->close();
+    transport_->close();
     return;
   }
-  connection_->send(std::string("<proceed xmlns='") + std::string(ns::kTls) + "'/>");
-  connection_->startServerTls(shared_.tls_ctx);
+  transport_->sendElement(std::string("<proceed xmlns='") + std::string(ns::kTls) + "'/>");
+  transport_->startTls(shared_.tls_ctx);
   restartStream();
 }
 
@@ -328,8 +321,8 @@ void ClientSession::handleSasl(const xml::Element& element) {
   const auto& name = element.name();
   if (name == "abort") {
     sasl_.reset();
-    connection_->send(std::string("<failure xmlns='") + std::string(ns::kSasl) +
-                      "'><aborted/></failure>");
+    transport_->sendElement(std::string("<failure xmlns='") + std::string(ns::kSasl) +
+                            "'><aborted/></failure>");
     return;
   }
   auto text = element.text();
@@ -347,9 +340,10 @@ void ClientSession::handleSasl(const xml::Element& element) {
   }
   if (name == "auth") {
     if (!shared_.ip_limits.loginAllowed(ip_, worker_.loop().now())) {
-      connection_->send(std::string("<failure xmlns='") + std::string(ns::kSasl) +
-                        "'><temporary-auth-failure/><text xml:lang='en'>Too many failed logins; "
-                        "try again later</text></failure>");
+      transport_->sendElement(
+          std::string("<failure xmlns='") + std::string(ns::kSasl) +
+          "'><temporary-auth-failure/><text xml:lang='en'>Too many failed logins; "
+          "try again later</text></failure>");
       return closeWithStreamError(StreamErrorCondition::PolicyViolation, "Too many failed logins");
     }
     if (sasl_) {
@@ -357,10 +351,10 @@ void ClientSession::handleSasl(const xml::Element& element) {
       sasl_.reset();
     }
     const auto& config = shared_.server.config().c2s;
-    auto source = [conn = connection_.get()](std::string_view type) {
-      return conn->channelBinding(type);
+    auto source = [transport = transport_.get()](std::string_view type) {
+      return transport->channelBinding(type);
     };
-    bool tls = connection_->isTls();
+    bool tls = transport_->isSecure();
     auto offered = offeredMechanisms(config, tls, tls && !channelBindingTypes(source).empty(),
                                      host_->isAnonymous());
     sasl_.emplace(shared_.server.storage().accounts(), host_->domain(), std::move(offered), source);
@@ -385,13 +379,13 @@ void ClientSession::sendSaslOutcome(const SaslNegotiation::Outcome& outcome) {
     case Kind::Challenge:
       out.append("<challenge xmlns='").append(ns::kSasl).append("'>");
       out.append(auth::base64Encode(outcome.data)).append("</challenge>");
-      connection_->send(out);
+      transport_->sendElement(out);
       return;
     case Kind::Success:
       out.append("<success xmlns='").append(ns::kSasl).append("'>");
       if (!outcome.data.empty()) out.append(auth::base64Encode(outcome.data));
       out.append("</success>");
-      connection_->send(out);
+      transport_->sendElement(out);
       username_ = outcome.username;
       anonymous_ = outcome.anonymous;
       sasl_.reset();
@@ -406,7 +400,7 @@ void ClientSession::sendSaslOutcome(const SaslNegotiation::Outcome& outcome) {
         out.append("<text xml:lang='en'>").append(xml::escapeText(outcome.data)).append("</text>");
       }
       out.append("</failure>");
-      connection_->send(out);
+      transport_->sendElement(out);
       log::info(logPrefix(), ": SASL failed: ", auth::conditionName(outcome.error));
       if (outcome.wrong_credentials) shared_.ip_limits.loginFailed(ip_, worker_.loop().now());
       // RFC 6120 §6.4.5: retries are allowed, a configurable number of times.
@@ -500,10 +494,7 @@ void ClientSession::handleBound(std::unique_ptr<xml::Element> stanza) {
 }
 
 void ClientSession::sendStanza(const xml::Element& stanza) {
-  thread_local std::string buffer;
-  buffer.clear();
-  xml::serialize(stanza, buffer, ns::kClient);
-  connection_->send(buffer);
+  transport_->sendStanza(stanza);
   last_activity_ = worker_.loop().now();
 }
 
@@ -513,7 +504,7 @@ void ClientSession::sendStanza(const xml::Element& stanza) {
 bool ClientSession::releaseIdleMemory(std::chrono::steady_clock::time_point now) {
   static constexpr std::chrono::seconds kQuietFor{5};
   if (state_ != State::Bound || now - last_activity_ < kQuietFor) return false;
-  connection_->releaseIdleBuffers();
+  transport_->releaseIdleBuffers();
   if (!parser_.hibernate()) return false;
   log::debug(logPrefix(), ": idle, parser released");
   return true;
@@ -527,7 +518,16 @@ bool ClientSession::deliver(const xmpp::StanzaPtr& stanza) {
 
 void acceptClient(C2sShared& shared, core::Worker& worker, net::Fd fd,
                   const net::SocketAddress& peer, bool direct_tls) {
-  worker.emplace<ClientSession>(shared, worker, std::move(fd), peer, direct_tls).start();
+  auto transport = std::make_unique<TcpTransport>(worker.loop(), std::move(fd), peer,
+                                                  direct_tls ? shared.tls_ctx : nullptr);
+  startClientSession(shared, worker, std::move(transport));
+}
+
+ClientSession& startClientSession(C2sShared& shared, core::Worker& worker,
+                                  std::unique_ptr<Transport> transport) {
+  auto& session = worker.emplace<ClientSession>(shared, worker, std::move(transport));
+  session.start();
+  return session;
 }
 
 }  // namespace parley::c2s

@@ -8,9 +8,11 @@
 
 #include "c2s/ip_limits.h"
 #include "c2s/sasl.h"
+#include "c2s/transport.h"
 #include "core/server.h"
 #include "core/session.h"
-#include "net/connection.h"
+#include "net/address.h"
+#include "net/fd.h"
 #include "util/token_bucket.h"
 #include "xml/stream_parser.h"
 
@@ -23,13 +25,13 @@ struct C2sShared {
   IpLimits ip_limits;
 };
 
-// Lives on its worker thread; never shared. Owned by the worker's session table.
+// Lives on its worker thread; never shared. Owned by the worker's session table. The same
+// session serves TCP, WebSocket and BOSH clients: only its transport differs.
 class ClientSession final : public core::Session,
-                            private net::Connection::Handler,
+                            private Transport::Handler,
                             private xml::StreamHandler {
  public:
-  ClientSession(C2sShared& shared, core::Worker& worker, net::Fd fd, net::SocketAddress peer,
-                bool direct_tls);
+  ClientSession(C2sShared& shared, core::Worker& worker, std::unique_ptr<Transport> transport);
   ~ClientSession() override;
 
   void start();
@@ -53,7 +55,7 @@ class ClientSession final : public core::Session,
     Closing,         // our </stream:stream> sent
   };
 
-  // net::Connection::Handler
+  // Transport::Handler
   void onData(std::string_view bytes) override;
   void onClosed(std::string_view reason) override;
   void onTlsEstablished() override;
@@ -78,7 +80,7 @@ class ClientSession final : public core::Session,
 
   C2sShared& shared_;
   core::Worker& worker_;
-  std::unique_ptr<net::Connection> connection_;
+  std::unique_ptr<Transport> transport_;
   xml::StreamParser parser_;
   State state_ = State::AwaitingHeader;
   bool header_sent_ = false;
@@ -98,8 +100,11 @@ class ClientSession final : public core::Session,
   std::chrono::steady_clock::time_point last_activity_;  // data in or a stanza out
 };
 
-// Creates a session for an accepted connection and hands it to its worker.
+// Creates a session for an accepted TCP connection and hands it to its worker.
 void acceptClient(C2sShared& shared, core::Worker& worker, net::Fd fd,
                   const net::SocketAddress& peer, bool direct_tls);
+// The same for a client on another transport (WebSocket, BOSH), on the current worker.
+ClientSession& startClientSession(C2sShared& shared, core::Worker& worker,
+                                  std::unique_ptr<Transport> transport);
 
 }  // namespace parley::c2s

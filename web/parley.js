@@ -50,14 +50,10 @@
     return origins.map((origin) => (origin === "'self'" ? location.hostname : new URL(origin).hostname));
   }
 
-  function loadConverse() {
-    return new Promise((resolve, reject) => {
-      const script = document.createElement('script');
-      script.src = new URL('converse.min.js', assetsUrl).href;
-      script.onload = resolve;
-      script.onerror = () => reject(new Error(`cannot load ${script.src}`));
-      document.head.append(script);
-    });
+  // converse.min.js is an ES module; its chunks load relative to it.
+  async function loadConverse() {
+    const module = await import(new URL('converse.min.js', assetsUrl).href);
+    return module.default;
   }
 
   function converseSettings(config, ownHosts) {
@@ -111,8 +107,8 @@
     // COMPAT: Converse.js 14's fullscreen footer shows its sponsors' logos from conversejs.org.
     // An element defined first is kept by Converse (api.elements.register skips it).
     customElements.define('converse-footer', class extends HTMLElement {});
-    await loadConverse();
-    window.converse.initialize(converseSettings(config, ownHosts));
+    const converse = await loadConverse();
+    await converse.initialize(converseSettings(config, ownHosts));
   }
 
   start().catch((error) => showError(`The web chat could not start: ${error.message}`));

@@ -23,6 +23,9 @@ class C2sService {
   // waits for that. Call while the workers still run, before Server::shutdown().
   void stopListening() { listeners_.close(); }
 
+  // For the other transports' sessions (WebSocket, BOSH): the same TLS context and limits.
+  C2sShared& shared() { return shared_; }
+
  private:
   explicit C2sService(core::Server& server)
       : shared_{server, nullptr,

@@ -15,6 +15,7 @@ inline constexpr std::string_view kTls = "urn:ietf:params:xml:ns:xmpp-tls";
 inline constexpr std::string_view kSasl = "urn:ietf:params:xml:ns:xmpp-sasl";
 inline constexpr std::string_view kBind = "urn:ietf:params:xml:ns:xmpp-bind";
 inline constexpr std::string_view kSession = "urn:ietf:params:xml:ns:xmpp-session";
+inline constexpr std::string_view kFraming = "urn:ietf:params:xml:ns:xmpp-framing";  // RFC 7395
 inline constexpr std::string_view kXml = "http://www.w3.org/XML/1998/namespace";
 
 // Server-to-server (RFC 6120 §13.10.3, XEP-0220 dialback).

@@ -222,6 +222,14 @@ std::optional<std::string> RawClient::readUntilRegex(const std::string& pattern,
   }
 }
 
+bool RawClient::waitUnread(size_t n, Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (buffer_.size() - cursor_ < n) {
+    if (!fill(deadline)) return false;
+  }
+  return true;
+}
+
 bool RawClient::waitClosed(Millis timeout) {
   auto deadline = Clock::now() + timeout;
   while (!closed_) {

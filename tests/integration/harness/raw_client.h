@@ -4,6 +4,7 @@
 
 #include <openssl/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -63,6 +64,10 @@ class RawClient {
   // match (index 0 = whole match; "" for a group that did not take part).
   std::optional<std::string> readUntilRegex(const std::string& pattern, Millis timeout = kTimeout,
                                             std::vector<std::string>* groups = nullptr);
+  // Waits until at least N bytes are unread; false on timeout or close. For binary framing
+  // (WebSocket), with consume() to move the cursor past what was parsed.
+  bool waitUnread(size_t n, Millis timeout = kTimeout);
+  void consume(size_t n) { cursor_ = std::min(buffer_.size(), cursor_ + n); }
   // True once the server has closed the TCP connection (reads everything until then).
   bool waitClosed(Millis timeout = kTimeout);
   bool isClosed() const { return closed_; }

@@ -16,6 +16,32 @@ std::map<std::string, ModuleFactory, std::less<>>& registry() {
   return modules;
 }
 
+// Re-arms itself after each run until the task is cancelled.
+void schedule(net::Loop& loop, const std::shared_ptr<PeriodicTask>& task);
+
+}  // namespace
+
+// A ModuleContext::every() timer. The mutex is held while fn runs, so once the context has
+// cleared fn (unload, main thread) it never runs again.
+struct PeriodicTask {
+  std::chrono::milliseconds interval;
+  std::mutex mutex;
+  std::function<void()> fn;  // guarded by mutex; empty once cancelled
+};
+
+namespace {
+
+void schedule(net::Loop& loop, const std::shared_ptr<PeriodicTask>& task) {
+  loop.addTimer(task->interval, [&loop, task] {
+    {
+      std::lock_guard lock(task->mutex);
+      if (!task->fn) return;
+      task->fn();
+    }
+    schedule(loop, task);
+  });
+}
+
 template <class T>
 void eraseOne(std::vector<T>& list, const T& value) {
   auto it = std::find(list.begin(), list.end(), value);
@@ -42,7 +68,7 @@ std::vector<std::string> registeredModules() {
 const std::vector<std::string>& defaultModules() {
   static const std::vector<std::string> modules = {
       "disco", "ping",         "version", "time",  "register", "roster", "presence", "blocking",
-      "adhoc", "contact_info", "offline", "vcard", "private",  "last",   "caps"};
+      "adhoc", "contact_info", "offline", "vcard", "private",  "last",   "caps",     "http_upload"};
   return modules;
 }
 
@@ -51,7 +77,11 @@ ModuleContext::ModuleContext(Host& host, std::string module_name, std::string co
 
 ModuleContext::~ModuleContext() {
   host_.events_.unhookAll(this);
-  host_.server().httpRoutes().removeAll(this);
+  for (const auto& task : periodic_tasks_) {
+    std::lock_guard lock(task->mutex);
+    task->fn = nullptr;
+  }
+  if (host_.hasServer()) host_.server().httpRoutes().removeAll(this);
   for (const auto& feature : features_) eraseOne(host_.features_, feature);
   for (const auto& feature : account_features_) eraseOne(host_.account_features_, feature);
   for (const auto& identity : identities_) eraseOne(host_.identities_, identity);
@@ -63,11 +93,22 @@ ModuleContext::~ModuleContext() {
 }
 
 Result<void> ModuleContext::addHttpRoute(HttpRoute route) {
+  if (!host_.hasServer()) return {};  // parleyd --check: nothing is served
   route.owner = this;
   std::string prefix = route.prefix;
   if (!host_.server().httpRoutes().add(std::move(route)))
     return Unexpected(Error{"HTTP path " + prefix + " is already served by another module"});
   return {};
+}
+
+void ModuleContext::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+  if (!host_.hasServer()) return;
+  auto task = std::make_shared<PeriodicTask>();
+  task->interval = interval;
+  task->fn = std::move(fn);
+  periodic_tasks_.push_back(task);
+  Server& server = host_.server();
+  server.whenRunning([&server, task] { schedule(server.worker(0).loop(), task); });
 }
 
 void ModuleContext::addFeature(std::string_view feature) {

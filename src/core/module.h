@@ -21,6 +21,7 @@
 namespace parley::core {
 
 class Module;
+struct PeriodicTask;
 
 // When a stream feature is offered: before authentication, or once authenticated.
 enum class StreamPhase { Unauthenticated, Authenticated };
@@ -63,6 +64,11 @@ class ModuleContext {
   // Fails if another module has that prefix. The handler runs on any worker thread.
   Result<void> addHttpRoute(HttpRoute route);
 
+  // Runs `fn` every `interval` on one worker's loop thread, from when the workers run until
+  // the module unloads; never again once unloading returned. For housekeeping (expiring old
+  // data): bounded work per call, as for any loop callback. Nothing runs under --check.
+  void every(std::chrono::milliseconds interval, std::function<void()> fn);
+
   // A per-user store (storage/user_store.h), opened at load. Its `done` callbacks
   // run on the storage writer thread: use core::postBack() to continue on the loop.
   storage::UserStore& openStore(std::string_view name);
@@ -93,6 +99,7 @@ class ModuleContext {
   std::vector<std::string> account_features_;
   std::vector<Identity> identities_;
   std::vector<std::pair<StreamPhase, std::string>> stream_features_;
+  std::vector<std::shared_ptr<PeriodicTask>> periodic_tasks_;
 };
 
 enum class Scope { Host, Global };

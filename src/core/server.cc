@@ -120,8 +120,19 @@ void Server::closeSessions(const xmpp::BareJid& jid, xmpp::StreamErrorCondition 
   }
 }
 
+void Server::whenRunning(std::function<void()> fn) {
+  if (running_) {
+    workers_.at(0)->loop().post(std::move(fn));
+  } else {
+    when_running_.push_back(std::move(fn));
+  }
+}
+
 void Server::start() {
   for (auto& worker : workers_) worker->start();
+  running_ = true;
+  for (auto& fn : when_running_) workers_.at(0)->loop().post(std::move(fn));
+  when_running_.clear();
   log::info("parleyd started with ", workers_.size(), " worker threads");
 }
 

@@ -55,6 +55,10 @@ class Server {
   void closeSessions(const xmpp::BareJid& jid, xmpp::StreamErrorCondition condition,
                      std::string_view text);
 
+  // Runs `fn` on worker 0's loop thread once the workers run: queued until start(), posted
+  // at once after it. Main thread (module load: ModuleContext::every).
+  void whenRunning(std::function<void()> fn);
+
   void start();  // starts the worker threads
   // Ends every session with a system-shutdown stream error, waits for them to
   // close (bounded), stops the workers and flushes storage. Main thread.
@@ -71,6 +75,8 @@ class Server {
   std::map<std::string, std::unique_ptr<Host>, std::less<>> hosts_;
   std::vector<std::unique_ptr<Worker>> workers_;
   RemoteRoute* remote_route_ = nullptr;
+  std::vector<std::function<void()>> when_running_;  // queued until start()
+  bool running_ = false;
 };
 
 }  // namespace parley::core

@@ -58,6 +58,7 @@ TEST_CASE("disco#info lists exactly the default modules' features", "[disco]") {
       "msgoffline",                              // offline
       "vcard-temp",                              // vcard
       "jabber:iq:last",                          // last
+      "urn:xmpp:http:upload:0",                  // http_upload
   };
   // Every addAccountFeature().
   const Features kAccountFeatures = {
@@ -71,7 +72,7 @@ TEST_CASE("disco#info lists exactly the default modules' features", "[disco]") {
   auto info = discoInfo(*romeo, "s1", "localhost");
   CHECK(info.features == kServerFeatures);
   CHECK(info.feature_count == info.features.size());
-  CHECK(info.identities == std::set<std::string>{"server/im"});
+  CHECK(info.identities == std::set<std::string>{"server/im", "store/file"});  // + http_upload
   // RFC 6120 §10.3.3: no 'to' means one's own account, same as the bare JID.
   for (const std::string to : {"romeo@localhost", ""}) {
     INFO("account disco#info addressed to '" << to << "'");

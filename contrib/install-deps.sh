@@ -10,6 +10,7 @@ set -euo pipefail
 readonly kBuildPackages=(
   build-essential cmake ninja-build pkg-config ccache
   libexpat1-dev libssl-dev liblmdb-dev libc-ares-dev libtomlplusplus-dev libidn-dev
+  libhttp-parser-dev
   openssl ca-certificates
 )
 # catch2: unit tests; libstrophe-dev, python3-slixmpp: integration test clients;

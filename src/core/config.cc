@@ -54,6 +54,40 @@ std::string dotted(std::string_view prefix, std::string_view key) {
   return out;
 }
 
+// A web origin (RFC 6454 §6.1) as browsers send it in Origin: "https://host" or
+// "http://host:port"; no path, not even "/".
+bool isOrigin(std::string_view text) {
+  std::string lower = lowercase(text);
+  std::string_view rest = lower;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return false;
+  }
+  std::string_view host = rest;
+  std::string_view port;
+  if (rest.starts_with("[")) {
+    size_t close = rest.find(']');
+    if (close == std::string_view::npos) return false;
+    host = rest.substr(0, close + 1);
+    rest.remove_prefix(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+  } else if (size_t colon = rest.find(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (host.empty() || (!host.starts_with("[") && !normalizeDomain(host))) return false;
+  if (port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  return port.empty() || std::stoi(std::string(port)) <= 65535;
+}
+
 bool isModuleName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -473,9 +507,36 @@ void Parser::parseComponents(const toml::table& tbl) {
 
 void Parser::parseHttp(const toml::table& tbl) {
   HttpConfig& http = config_.http;
-  rejectUnknown(tbl, "http", {"listen", "tls_listen", "public_url"});
+  rejectUnknown(
+      tbl, "http",
+      {"listen", "tls_listen", "public_url", "web_root", "max_header_bytes", "request_timeout",
+       "keepalive_timeout", "max_connections_per_ip", "websocket_origins"});
   readListen(tbl, "http", "listen", http.listen);
   readListen(tbl, "http", "tls_listen", http.tls_listen);
+  readInteger(tbl, "http", "max_header_bytes", 1024, 65536, http.max_header_bytes);
+  readDuration(tbl, "http", "request_timeout", seconds(1), seconds(3600), http.request_timeout);
+  readDuration(tbl, "http", "keepalive_timeout", seconds(1), seconds(3600), http.keepalive_timeout);
+  readInteger(tbl, "http", "max_connections_per_ip", 0, 1000000, http.max_connections_per_ip);
+  if (const toml::node* node = tbl.get("web_root")) {
+    std::string text;
+    // "" is the default spelled out: no web page.
+    if (take(toString(*node, "http.web_root"), text) && !text.empty()) {
+      http.web_root = resolve(fs::path(text));
+    }
+  }
+  if (const toml::node* node = tbl.get("websocket_origins")) {
+    StringItems items;
+    if (take(toStringItems(*node, "http.websocket_origins"), items)) {
+      for (const auto& [text, item] : items) {
+        if (!isOrigin(text)) {
+          add(item->source(), "'http.websocket_origins': '" + text +
+                                  "' is not an origin (scheme://host or scheme://host:port)");
+          continue;
+        }
+        http.websocket_origins.push_back(lowercase(text));
+      }
+    }
+  }
   if (const toml::node* node = tbl.get("public_url")) {
     std::string url;
     if (!take(toString(*node, "http.public_url"), url)) return;

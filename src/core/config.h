@@ -119,6 +119,14 @@ struct HttpConfig {
   std::vector<ListenAddress> listen{{"127.0.0.1", 5280}};
   std::vector<ListenAddress> tls_listen{{"127.0.0.1", 5281}};
   std::string public_url = "https://localhost:5281/";  // always ends in '/'
+  // The web page's directory, absolute; empty = no web page ("/" is 404).
+  std::filesystem::path web_root;
+  size_t max_header_bytes = 16384;             // header fields of one request, 1024 .. 65536
+  std::chrono::seconds request_timeout{30};    // a request must arrive by then, 1s .. 1h
+  std::chrono::seconds keepalive_timeout{60};  // an idle connection is closed, 1s .. 1h
+  unsigned max_connections_per_ip = 64;        // 0 = unlimited
+  // Origin values a WebSocket handshake may carry ("https://chat.example"); empty = any.
+  std::vector<std::string> websocket_origins;
 };
 
 // A module-options table found in a host table, e.g. [hosts."localhost".version].

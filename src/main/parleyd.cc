@@ -8,6 +8,8 @@
 #include "c2s/listeners.h"
 #include "core/config.h"
 #include "core/server.h"
+#include "http/http_service.h"
+#include "http/websocket_route.h"
 #include "s2s/service.h"
 #include "util/log.h"
 
@@ -65,6 +67,15 @@ int run(const std::string& config_path, bool check_only) {
     log::error(c2s.error().message);
     return 1;
   }
+  // The web page, WebSocket, BOSH and uploads; WebSocket and BOSH clients are c2s sessions.
+  std::vector<http::Route> routes;
+  routes.push_back(
+      http::websocketRoute((*c2s)->shared(), (*server)->config().http.websocket_origins));
+  auto http = http::HttpService::start(**server, std::move(routes));
+  if (!http) {
+    log::error(http.error().message);
+    return 1;
+  }
   (*server)->start();
   for (;;) {
     int sig = 0;
@@ -76,9 +87,11 @@ int run(const std::string& config_path, bool check_only) {
     log::info("received ", strsignal(sig));
     break;
   }
+  (*http)->stopListening();
   (*c2s)->stopListening();
   (*s2s)->stopListening();
   (*server)->shutdown();  // every stream, s2s ones too, ends with system-shutdown
+  http->reset();
   s2s->reset();
   c2s->reset();
   return 0;

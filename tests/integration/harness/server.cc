@@ -275,7 +275,12 @@ void ParleyServer::writeConfig(const std::string& path, uint16_t c2s_port,
   }
   toml << "]\n"
        << options_.s2s_extra << "\n\n"
-       << "[http]\nlisten = []\ntls_listen = []\n\n"
+       << "[http]\nlisten = [";
+  if (options_.http_port >= 0) toml << "\"127.0.0.1:" << http_port_ << "\"";
+  toml << "]\ntls_listen = [";
+  if (options_.https_port >= 0) toml << "\"127.0.0.1:" << https_port_ << "\"";
+  toml << "]\n"
+       << options_.http_extra << "\n\n"
        << "[hosts.\"" << options_.domain << "\"]\n"
        << "cert = \"certs/" << options_.domain << ".crt\"\n"
        << "key = \"certs/" << options_.domain << ".key\"\n"
@@ -357,6 +362,18 @@ bool ParleyServer::launch() {
       s2s_port_ = pickFreePort();
     } while (s2s_port_ == c2s_port_ || s2s_port_ == direct_tls_port_);
   }
+  // HTTP ports: as given, or fresh ones distinct from the others.
+  auto pickHttpPort = [this](int option, uint16_t other) -> uint16_t {
+    if (option < 0) return 0;
+    if (option > 0) return static_cast<uint16_t>(option);
+    uint16_t port = 0;
+    do {
+      port = pickFreePort();
+    } while (port == c2s_port_ || port == direct_tls_port_ || port == s2s_port_ || port == other);
+    return port;
+  };
+  http_port_ = pickHttpPort(options_.http_port, 0);
+  https_port_ = pickHttpPort(options_.https_port, http_port_);
   writeConfig(config_path_, c2s_port_, direct_tls_port_);
 
   std::string log_path = stderrPath();
@@ -390,7 +407,9 @@ bool ParleyServer::launch() {
       return false;
     }
     if (canConnect(c2s_port_) && canConnect(direct_tls_port_) &&
-        (options_.s2s_port < 0 || canConnect(s2s_port_))) {
+        (options_.s2s_port < 0 || canConnect(s2s_port_)) &&
+        (options_.http_port < 0 || canConnect(http_port_)) &&
+        (options_.https_port < 0 || canConnect(https_port_))) {
       return true;
     }
   }

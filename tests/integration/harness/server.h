@@ -44,6 +44,14 @@ struct ServerOptions {
   std::string s2s_extra;
   // Certificate and key files copied in for the host instead of a self-signed pair.
   std::string cert_file, key_file;
+
+  // HTTP ([http] listen and tls_listen): -1 = no listener; 0 = a port picked at start; else
+  // that port. The TLS listener serves the host's certificate.
+  int http_port = -1;
+  int https_port = -1;
+  // Extra lines placed inside [http] (web_root, timeouts, limits). web_root stays unset (no
+  // web page) unless given here; a relative path is relative to directory().
+  std::string http_extra;
 };
 
 struct CommandResult {
@@ -65,7 +73,7 @@ class ParleyServer {
   ParleyServer& operator=(const ParleyServer&) = delete;
 
   // Creates the directory, cert and users, then starts parleyd and waits (10 s) until both
-  // c2s ports accept TCP connections. Retries on fresh ports if parleyd exits early saying
+  // c2s ports (and the s2s and HTTP ports it was given) accept TCP connections. Retries on fresh ports if parleyd exits early saying
   // the address is in use. Returns false (and prints why) on failure.
   [[nodiscard]] bool start();
 
@@ -86,6 +94,9 @@ class ParleyServer {
   // The host's certificate (PEM), e.g. to pin it in another server's [s2s] trust.
   std::string certPath() const { return dir_ + "/certs/" + options_.domain + ".crt"; }
   uint16_t directTlsPort() const { return direct_tls_port_; }
+  // The [http] ports (0 when that listener is off).
+  uint16_t httpPort() const { return http_port_; }
+  uint16_t httpsPort() const { return https_port_; }
   const std::string& directory() const { return dir_; }
   const std::string& configPath() const { return config_path_; }
   std::string stderrPath() const { return dir_ + "/parleyd.stderr"; }
@@ -120,6 +131,8 @@ class ParleyServer {
   uint16_t c2s_port_ = 0;
   uint16_t direct_tls_port_ = 0;
   uint16_t s2s_port_ = 0;
+  uint16_t http_port_ = 0;
+  uint16_t https_port_ = 0;
   pid_t pid_ = -1;
   int exit_status_ = 0;
   bool failed_ = false;

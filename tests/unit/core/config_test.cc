@@ -68,6 +68,12 @@ TEST_CASE("config: an empty file gives the defaults", "[config]") {
   CHECK(config.http.listen == std::vector<ListenAddress>{{"127.0.0.1", 5280}});
   CHECK(config.http.tls_listen == std::vector<ListenAddress>{{"127.0.0.1", 5281}});
   CHECK(config.http.public_url == "https://localhost:5281/");
+  CHECK(config.http.web_root.empty());
+  CHECK(config.http.max_header_bytes == 16384);
+  CHECK(config.http.request_timeout == 30s);
+  CHECK(config.http.keepalive_timeout == 60s);
+  CHECK(config.http.max_connections_per_ip == 64);
+  CHECK(config.http.websocket_origins.empty());
 
   REQUIRE(config.hosts.size() == 1);
   const HostConfig& host = config.hosts[0];
@@ -204,6 +210,28 @@ TEST_CASE("config: a full file sets every key", "[config]") {
   CHECK(anon.module_options("version") == nullptr);
 }
 
+TEST_CASE("config: the [http] keys", "[config]") {
+  Config config = parseOk(R"(
+[http]
+web_root = "../web"
+max_header_bytes = 8192
+request_timeout = "5s"
+keepalive_timeout = "2m"
+max_connections_per_ip = 0
+websocket_origins = ["https://Chat.Example.com", "http://localhost:5280", "https://[::1]:8443"]
+)");
+  CHECK(config.http.web_root == "/srv/parley/web");
+  CHECK(config.http.max_header_bytes == 8192);
+  CHECK(config.http.request_timeout == 5s);
+  CHECK(config.http.keepalive_timeout == 120s);
+  CHECK(config.http.max_connections_per_ip == 0);
+  CHECK(config.http.websocket_origins == std::vector<std::string>{"https://chat.example.com",
+                                                                  "http://localhost:5280",
+                                                                  "https://[::1]:8443"});
+  // "" spells out the default: no web page.
+  CHECK(parseOk("[http]\nweb_root = \"\"\n").http.web_root.empty());
+}
+
 TEST_CASE("config: module option tables are kept with the host", "[config]") {
   Config ok = parseOk(R"([hosts."Example.COM"]
 modules = ["version"]
@@ -285,6 +313,25 @@ TEST_CASE("config: each error names its key at FILE:LINE:COL", "[config]") {
        "t.toml:2:20: 's2s.max_stanza_bytes' must be between 1024 and 16777216, not 0"},
       {"[http]\npublic_url = \"ftp://x\"\n",
        "t.toml:2:14: 'http.public_url' must be an http:// or https:// URL"},
+      {"[http]\nmax_header_bytes = 100\n",
+       "t.toml:2:20: 'http.max_header_bytes' must be between 1024 and 65536, not 100"},
+      {"[http]\nrequest_timeout = \"0s\"\n",
+       "t.toml:2:19: 'http.request_timeout' must be between 1s and 3600s"},
+      {"[http]\nkeepalive_timeout = true\n",
+       "t.toml:2:21: 'http.keepalive_timeout' must be a duration: seconds, or a string like "
+       "\"5m\""},
+      {"[http]\nmax_connections_per_ip = -1\n",
+       "t.toml:2:26: 'http.max_connections_per_ip' must be between 0 and 1000000, not -1"},
+      {"[http]\nweb_root = 5\n", "t.toml:2:12: 'http.web_root' must be a string"},
+      {"[http]\nwebsocket_origins = [\"https://ok.example\", \"https://x.example/path\"]\n",
+       "t.toml:2:44: 'http.websocket_origins': 'https://x.example/path' is not an origin "
+       "(scheme://host or scheme://host:port)"},
+      {"[http]\nwebsocket_origins = [\"chat.example\"]\n",
+       "t.toml:2:22: 'http.websocket_origins': 'chat.example' is not an origin "
+       "(scheme://host or scheme://host:port)"},
+      {"[http]\nwebsocket_origins = [\"https://x.example:99999\"]\n",
+       "t.toml:2:22: 'http.websocket_origins': 'https://x.example:99999' is not an origin "
+       "(scheme://host or scheme://host:port)"},
       // Addresses.
       {"[c2s]\nlisten = [\"127.0.0.1:70000\"]\n",
        "t.toml:2:11: 'c2s.listen': invalid address '127.0.0.1:70000': port 70000 is out of range"},

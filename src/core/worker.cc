@@ -1,6 +1,10 @@
 // Worker threads and their session tables.
 #include "core/worker.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "util/log.h"
 
 namespace parley::core {
@@ -10,6 +14,7 @@ std::atomic<uint64_t> Worker::next_id_{1};
 namespace {
 thread_local Worker* t_current_worker = nullptr;
 constexpr std::chrono::seconds kIdleSweepInterval{5};
+constexpr size_t kTrimAfterReleases = 64;  // sessions that freed memory in one sweep
 }  // namespace
 
 Worker* currentWorker() { return t_current_worker; }
@@ -56,7 +61,14 @@ void Worker::start() {
 
 void Worker::sweepIdleSessions() {
   auto now = loop_.now();
-  for (const auto& [id, session] : sessions_) session->releaseIdleMemory(now);
+  size_t released = 0;
+  for (const auto& [id, session] : sessions_) released += session->releaseIdleMemory(now) ? 1 : 0;
+#ifdef __GLIBC__
+  // What the sessions gave back sits in malloc's free lists, counted in the RSS; returning the
+  // free pages to the kernel is what makes many quiet sessions cheap. Only after a sweep that
+  // freed much: malloc_trim walks the heap.
+  if (released >= kTrimAfterReleases) malloc_trim(0);
+#endif
   loop_.addTimer(kIdleSweepInterval, [this] { sweepIdleSessions(); });
 }
 

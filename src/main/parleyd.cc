@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/server.h"
 #include "http/http_service.h"
+#include "http/web_config.h"
 #include "http/websocket_route.h"
 #include "s2s/service.h"
 #include "util/log.h"
@@ -71,6 +72,7 @@ int run(const std::string& config_path, bool check_only) {
   std::vector<http::Route> routes;
   routes.push_back(
       http::websocketRoute((*c2s)->shared(), (*server)->config().http.websocket_origins));
+  routes.push_back(http::webConfigRoute(**server));  // what the web chat page reads first
   auto http = http::HttpService::start(**server, std::move(routes));
   if (!http) {
     log::error(http.error().message);

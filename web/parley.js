@@ -50,10 +50,19 @@
     return origins.map((origin) => (origin === "'self'" ? location.hostname : new URL(origin).hostname));
   }
 
-  // converse.min.js is an ES module; its chunks load relative to it.
-  async function loadConverse() {
-    const module = await import(new URL('converse.min.js', assetsUrl).href);
-    return module.default;
+  // converse.min.js is an ES module that announces itself with a converse-loaded event. It is
+  // loaded by a <script src> element, not import(): Converse finds its OMEMO WebAssembly next
+  // to that element's src.
+  function loadConverse() {
+    return new Promise((resolve, reject) => {
+      window.addEventListener('converse-loaded', (event) => resolve(event.detail.converse),
+                              { once: true });
+      const script = document.createElement('script');
+      script.type = 'module';
+      script.src = new URL('converse.min.js', assetsUrl).href;
+      script.onerror = () => reject(new Error(`cannot load ${script.src}`));
+      document.head.append(script);
+    });
   }
 
   function converseSettings(config, ownHosts) {

@@ -71,7 +71,7 @@ test('WebSocket and TCP clients exchange messages', { timeout: 60_000 }, async (
   const juliet = await connect(`xmpp://127.0.0.1:${server.c2sPort}`, 'juliet', 'juliet-secret');
   assert.equal(romeo.address.bare().toString(), `romeo@${kDomain}`);
   assert.equal(juliet.address.bare().toString(), `juliet@${kDomain}`);
-  assert.ok(juliet.xmpp.socket.encrypted, 'the TCP stream is TLS after STARTTLS');
+  assert.ok(juliet.xmpp.isSecure(), 'the TCP stream is TLS after STARTTLS');
 
   const atJuliet = nextMessage(juliet.xmpp, 'juliet receives romeo\'s message');
   await romeo.xmpp.send(xml('message', { to: juliet.address.toString(), type: 'chat' },

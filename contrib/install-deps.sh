@@ -18,9 +18,10 @@ readonly kBuildPackages=(
 # procps, iproute2: ps/pgrep/ss for the integration tests and for debugging them, ip netns for
 # the interop tests; clang-format: the formatting check;
 # prosody, ejabberd, dnsmasq-base, lua-unbound: the federation peers and the DNS server of the
-# interop tests (tests/interop/), started by the tests themselves.
+# interop tests (tests/interop/), started by the tests themselves;
+# chromium, fonts-noto-color-emoji: the web chat's browser test (headless; emoji need the font).
 readonly kTestPackages=(
-  catch2 libstrophe-dev python3 python3-slixmpp
+  catch2 libstrophe-dev python3 python3-slixmpp chromium fonts-noto-color-emoji
   clang libclang-rt-14-dev llvm procps iproute2 clang-format
   prosody ejabberd dnsmasq-base lua-unbound
 )
@@ -40,6 +41,12 @@ for arg in "$@"; do
 done
 
 packages=("${kBuildPackages[@]}")
+# node and npm: the web chat page's install (contrib/install-web.sh) and the web tests (which
+# need node 20.10 or later). Debian's nodejs and npm, unless a node with npm is already
+# installed (NodeSource's nodejs bundles npm and conflicts with Debian's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if ((with_tests)); then
   packages+=("${kTestPackages[@]}")
 fi

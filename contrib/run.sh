@@ -15,6 +15,9 @@ readonly kDomain=localhost
 
 contrib/install-deps.sh
 contrib/build.sh --target parleyd --target parleyctl "$build_dir" -DPARLEY_TESTS=OFF
+# The web chat page: Converse.js from web/package-lock.json into web/converse/ (the shipped
+# config's web_root is web/).
+contrib/install-web.sh
 
 parleyd="$build_dir/src/parleyd"
 parleyctl="$build_dir/src/parleyctl"
@@ -46,7 +49,8 @@ Parley is starting for $kDomain (config: $config); stop it with Ctrl-C.
   Add an account first, in another terminal (the password is the first line of stdin):
     cd $PWD
     $parleyctl --config $config adduser user@$kDomain
-  Then log in with any XMPP client as user@$kDomain.
+  Then log in with any XMPP client as user@$kDomain, or open the web chat in a browser:
+    http://localhost:5280/
 
 MSG
 exec "$parleyd" --config "$config" "$@"

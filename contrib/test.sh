@@ -110,6 +110,9 @@ record "deps" contrib/install-deps.sh --test || {
   echo "test: FAILED: could not install dependencies" >&2
   exit 1
 }
+# The web chat page's Converse.js and the web tests' npm packages (tests/web; a no-op when the
+# locks did not change). The web tests also run it as their CTest fixture.
+record "web-deps" contrib/install-web.sh --test || true
 
 for stage in "${stages[@]}"; do
   case "$stage" in

@@ -34,6 +34,7 @@ const server = new Parleyd();
 killOnExit(server);
 let browser = null;
 const foreignRequests = [];  // anything not for the test server: the test fails
+const transportsUsed = new Set();  // "websocket" and/or "bosh", as the pages connected
 const pageErrors = [];
 
 before(async () => {
@@ -64,17 +65,29 @@ async function openChat(name) {
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
     if (url.origin === ownOrigin || url.protocol === 'data:' || url.protocol === 'blob:') {
+      if (url.pathname === '/http-bind') transportsUsed.add('bosh');
       return route.continue();
     }
     foreignRequests.push(`${name}: ${route.request().method()} ${url.href}`);
     return route.abort('blockedbyclient');
   });
-  // WebSocket connections are not routed; they are checked here.
-  context.on('websocket', (socket) => {
-    const url = new URL(socket.url());
-    if (url.host !== new URL(ownOrigin).host) foreignRequests.push(`${name}: WebSocket ${url.href}`);
+  // What the page's Content-Security-Policy blocked: Converse reaching elsewhere, or the policy
+  // breaking the page. Either fails the test.
+  await context.exposeBinding('parleyReportViolation', (_source, text) => {
+    pageErrors.push(`${name}: Content-Security-Policy: ${text}`);
+  });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      window.parleyReportViolation(`${event.violatedDirective} blocked ${event.blockedURI}`);
+    });
   });
   const page = await context.newPage();
+  // WebSocket connections are not routed; they are checked here.
+  page.on('websocket', (socket) => {
+    const url = new URL(socket.url());
+    if (url.host !== new URL(ownOrigin).host) foreignRequests.push(`${name}: WebSocket ${url.href}`);
+    if (url.pathname === '/xmpp-websocket') transportsUsed.add('websocket');
+  });
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
   // Converse logs the server's stanza errors (e.g. PEP nodes it probes) with console.error;
   // those are not failures. A missing file of the page is.
@@ -212,6 +225,7 @@ test(`web chat over ${kTransport}: sign-up, contact, messages with emoji, image 
   await screenshot(romeo, '06-romeo-image');
   await screenshot(juliet, '07-juliet-image');
 
+  assert.deepEqual([...transportsUsed], [kTransport], `the pages talked over ${kTransport} only`);
   assert.deepEqual(foreignRequests, [], 'no request leaves the test server');
   assert.deepEqual(pageErrors, [], 'no script errors and no missing files on the page');
 });

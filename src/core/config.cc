@@ -510,13 +510,16 @@ void Parser::parseHttp(const toml::table& tbl) {
   rejectUnknown(
       tbl, "http",
       {"listen", "tls_listen", "public_url", "web_root", "max_header_bytes", "request_timeout",
-       "keepalive_timeout", "max_connections_per_ip", "websocket_origins"});
+       "keepalive_timeout", "max_connections_per_ip", "websocket_origins", "bosh_max_wait",
+       "bosh_inactivity"});
   readListen(tbl, "http", "listen", http.listen);
   readListen(tbl, "http", "tls_listen", http.tls_listen);
   readInteger(tbl, "http", "max_header_bytes", 1024, 65536, http.max_header_bytes);
   readDuration(tbl, "http", "request_timeout", seconds(1), seconds(3600), http.request_timeout);
   readDuration(tbl, "http", "keepalive_timeout", seconds(1), seconds(3600), http.keepalive_timeout);
   readInteger(tbl, "http", "max_connections_per_ip", 0, 1000000, http.max_connections_per_ip);
+  readDuration(tbl, "http", "bosh_max_wait", seconds(1), seconds(3600), http.bosh_max_wait);
+  readDuration(tbl, "http", "bosh_inactivity", seconds(1), seconds(3600), http.bosh_inactivity);
   if (const toml::node* node = tbl.get("web_root")) {
     std::string text;
     // "" is the default spelled out: no web page.

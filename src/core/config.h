@@ -127,6 +127,10 @@ struct HttpConfig {
   unsigned max_connections_per_ip = 64;        // 0 = unlimited
   // Origin values a WebSocket handshake may carry ("https://chat.example"); empty = any.
   std::vector<std::string> websocket_origins;
+  // BOSH (XEP-0124): the longest a request is held, 1s .. 1h; a session with no request held
+  // this long ends, 1s .. 1h.
+  std::chrono::seconds bosh_max_wait{60};
+  std::chrono::seconds bosh_inactivity{60};
 };
 
 // A module-options table found in a host table, e.g. [hosts."localhost".version].

@@ -8,6 +8,7 @@
 #include "c2s/listeners.h"
 #include "core/config.h"
 #include "core/server.h"
+#include "http/bosh_route.h"
 #include "http/http_service.h"
 #include "http/web_config.h"
 #include "http/websocket_route.h"
@@ -72,6 +73,9 @@ int run(const std::string& config_path, bool check_only) {
   std::vector<http::Route> routes;
   routes.push_back(
       http::websocketRoute((*c2s)->shared(), (*server)->config().http.websocket_origins));
+  routes.push_back(
+      http::boshRoute((*c2s)->shared(), {.max_wait = (*server)->config().http.bosh_max_wait,
+                                         .inactivity = (*server)->config().http.bosh_inactivity}));
   routes.push_back(http::webConfigRoute(**server));  // what the web chat page reads first
   auto http = http::HttpService::start(**server, std::move(routes));
   if (!http) {

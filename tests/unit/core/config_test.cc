@@ -74,6 +74,8 @@ TEST_CASE("config: an empty file gives the defaults", "[config]") {
   CHECK(config.http.keepalive_timeout == 60s);
   CHECK(config.http.max_connections_per_ip == 64);
   CHECK(config.http.websocket_origins.empty());
+  CHECK(config.http.bosh_max_wait == 60s);
+  CHECK(config.http.bosh_inactivity == 60s);
 
   REQUIRE(config.hosts.size() == 1);
   const HostConfig& host = config.hosts[0];
@@ -219,7 +221,11 @@ request_timeout = "5s"
 keepalive_timeout = "2m"
 max_connections_per_ip = 0
 websocket_origins = ["https://Chat.Example.com", "http://localhost:5280", "https://[::1]:8443"]
+bosh_max_wait = "30s"
+bosh_inactivity = 90
 )");
+  CHECK(config.http.bosh_max_wait == 30s);
+  CHECK(config.http.bosh_inactivity == 90s);
   CHECK(config.http.web_root == "/srv/parley/web");
   CHECK(config.http.max_header_bytes == 8192);
   CHECK(config.http.request_timeout == 5s);
@@ -322,6 +328,10 @@ TEST_CASE("config: each error names its key at FILE:LINE:COL", "[config]") {
        "\"5m\""},
       {"[http]\nmax_connections_per_ip = -1\n",
        "t.toml:2:26: 'http.max_connections_per_ip' must be between 0 and 1000000, not -1"},
+      {"[http]\nbosh_inactivity = \"0s\"\n",
+       "t.toml:2:19: 'http.bosh_inactivity' must be between 1s and 3600s"},
+      {"[http]\nbosh_max_wait = \"2h\"\n",
+       "t.toml:2:17: 'http.bosh_max_wait' must be between 1s and 3600s"},
       {"[http]\nweb_root = 5\n", "t.toml:2:12: 'http.web_root' must be a string"},
       {"[http]\nwebsocket_origins = [\"https://ok.example\", \"https://x.example/path\"]\n",
        "t.toml:2:44: 'http.websocket_origins': 'https://x.example/path' is not an origin "

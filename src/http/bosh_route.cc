@@ -104,6 +104,8 @@ void continueSession(const Context& context, const std::shared_ptr<Exchange>& ex
   if (&target == &exchange->worker()) {
     run();
   } else {
+    log::debug("bosh ", job->request.sid.substr(0, 8), ": rid ", job->request.rid,
+               " handed to worker ", target.index());
     target.loop().post(std::move(run));
   }
 }

@@ -281,6 +281,25 @@ TEST_CASE("BOSH: rids", "[bosh]") {
   }
 }
 
+TEST_CASE("BOSH: requests arriving on another worker reach the session", "[bosh]") {
+  auto server = startServer(withHttp());  // two workers
+  BoshClient romeo(*server);
+  romeo.login("romeo", "bosh");
+  // Each request on a fresh connection: the kernel spreads them over both workers, so some
+  // reach the worker the session does not live on and are handed over (and answered back).
+  for (int i = 0; i < 16; ++i) {
+    BoshClient lane(*server);
+    lane.sid = romeo.sid;
+    lane.rid = romeo.rid++;
+    std::string id = "v" + std::to_string(i);
+    auto body = lane.exchange(lane.next("", "<iq type='get' id='" + id +
+                                                "' xmlns='jabber:client'><query "
+                                                "xmlns='jabber:iq:version'/></iq>"));
+    CHECK(contains(body, "id='" + id + "'"));
+  }
+  CHECK(contains(server->logTail(400), "handed to worker"));
+}
+
 TEST_CASE("BOSH: an unknown sid, an unknown host, no 'to'", "[bosh]") {
   auto server = startServer(withHttp());
   BoshClient client(*server);

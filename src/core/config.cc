@@ -507,11 +507,10 @@ void Parser::parseComponents(const toml::table& tbl) {
 
 void Parser::parseHttp(const toml::table& tbl) {
   HttpConfig& http = config_.http;
-  rejectUnknown(
-      tbl, "http",
-      {"listen", "tls_listen", "public_url", "web_root", "max_header_bytes", "request_timeout",
-       "keepalive_timeout", "max_connections_per_ip", "websocket_origins", "bosh_max_wait",
-       "bosh_inactivity"});
+  rejectUnknown(tbl, "http",
+                {"listen", "tls_listen", "public_url", "web_root", "max_header_bytes",
+                 "request_timeout", "keepalive_timeout", "max_connections_per_ip",
+                 "websocket_origins", "bosh_max_wait", "bosh_inactivity"});
   readListen(tbl, "http", "listen", http.listen);
   readListen(tbl, "http", "tls_listen", http.tls_listen);
   readInteger(tbl, "http", "max_header_bytes", 1024, 65536, http.max_header_bytes);

@@ -80,14 +80,25 @@ void HttpConnection::onData(std::string_view bytes) {
   if (!counted_) {
     return refuse({503, "too many connections from your address"});
   }
+  // The header section must arrive within request_timeout; a body (an upload on a slow
+  // uplink) only must not stall that long: each piece of it restarts the clock.
+  bool body_progress = parser_.isInBody();
   input_.append(bytes);
   processInput();
+  if (body_progress && parser_.isInBody() && request_timer_ != 0) {
+    worker_.loop().cancelTimer(request_timer_);
+    request_timer_ = 0;
+    updateTimers();
+  }
 }
 
 // Parses and dispatches what is buffered while no request is being answered. A handler that
 // answers at once comes back through respond(), which continues here.
 void HttpConnection::processInput() {
-  while (!current_ && !closing_ && !closed_ && !input_.empty()) {
+  // A client that pipelines requests but does not read the answers waits for them to drain
+  // (onOutputDrained) before the next one is answered.
+  while (!current_ && !closing_ && !closed_ && !input_.empty() &&
+         !connection_->isOutputBacklogged()) {
     auto used = parser_.feed(input_);
     if (!used) return refuse(used.error());
     input_.erase(0, *used);
@@ -148,7 +159,24 @@ void HttpConnection::respond(const ConnectionExchange& exchange, core::HttpRespo
   connection_->send(serializeResponse(response, framing));
   if (close) return closeConnection();
   // Answered from inside dispatch(): processInput()'s loop goes on with the next request.
-  if (!dispatching_) processInput();
+  // Answered later (long polling, another worker): the next request is taken at the end of
+  // the turn, never inside the handler that is answering (a BOSH session walking its held
+  // requests must not see a new one arrive in the middle).
+  if (!dispatching_) continueLater();
+}
+
+void HttpConnection::continueLater() {
+  auto ref = this->ref();
+  auto& worker = worker_;
+  worker_.loop().atEndOfTurn([&worker, ref] {
+    if (auto* connection = static_cast<HttpConnection*>(worker.find(ref))) {
+      if (!connection->closed_ && connection->connection_) connection->processInput();
+    }
+  });
+}
+
+void HttpConnection::onOutputDrained() {
+  if (!closed_ && connection_) processInput();
 }
 
 void HttpConnection::upgrade(const ConnectionExchange& exchange, core::HttpResponse response,

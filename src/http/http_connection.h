@@ -61,6 +61,8 @@ class HttpConnection final : public core::Session, private net::Connection::Hand
   // net::Connection::Handler
   void onData(std::string_view bytes) override;
   void onClosed(std::string_view reason) override;
+  void onOutputDrained() override;
+  void continueLater();
 
   void processInput();
   void dispatch(ParsedRequest parsed);

@@ -65,6 +65,8 @@ class RequestParser {
 
   // Some bytes of the next request arrived but it is not complete yet (for the timeouts).
   bool isMidRequest() const { return started_ && !complete_; }
+  // The header section is complete and the body is still arriving.
+  bool isInBody() const { return isMidRequest() && headers_done_; }
   // The current request's headers are complete, it asked for "Expect: 100-continue" and its
   // body has not been read yet: the caller sends "100 Continue" and calls continueSent().
   bool wantsContinue() const { return wants_continue_; }

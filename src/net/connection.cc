@@ -158,7 +158,7 @@ void Connection::registerWithLoop() {
 void Connection::updateInterest() {
   if (!registered_ || state_ == State::Closed) return;
   bool pre_tls_pending = pre_tls_offset_ < pre_tls_out_.size();
-  bool reading = state_ == State::Open && !read_paused_ && !pre_tls_pending;
+  bool reading = state_ == State::Open && !readingStopped() && !pre_tls_pending;
   uint32_t want = 0;
   if (reading || write_wants_read_) want |= EPOLLIN | EPOLLRDHUP;
   if (write_blocked_ || handshake_wants_write_ || read_wants_write_) want |= EPOLLOUT;
@@ -233,7 +233,8 @@ void Connection::readPlain() {
       stats_.bytes_in += static_cast<uint64_t>(n);
       handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       // The handler may have closed, paused, or switched to TLS (STARTTLS).
-      if (!stillHere(guard) || state_ != State::Open || read_paused_ || tls_ != TlsState::None) {
+      if (!stillHere(guard) || state_ != State::Open || readingStopped() ||
+          tls_ != TlsState::None) {
         return;
       }
       if (static_cast<size_t>(n) < kReadBufferSize) return;  // drained; epoll reports more
@@ -260,7 +261,7 @@ void Connection::readTls() {
     if (n > 0) {
       stats_.bytes_in += static_cast<uint64_t>(n);
       handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
-      if (!stillHere(guard) || state_ != State::Open || read_paused_) return;
+      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
       continue;
     }
     int err = SSL_get_error(ssl_.get(), n);
@@ -294,7 +295,7 @@ void Connection::readTls() {
   // plaintext OpenSSL already holds, so come back for that next turn.
   if (SSL_has_pending(ssl_.get())) {
     loop_.post([this, guard] {
-      if (!stillHere(guard) || state_ != State::Open || read_paused_) return;
+      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
       readTls();
       if (stillHere(guard)) updateInterest();
     });
@@ -338,6 +339,10 @@ size_t Connection::pendingOutputBytes() const {
 void Connection::send(std::string_view data) {
   if (state_ == State::Closing || state_ == State::Closed || data.empty()) return;
   out_.append(data);
+  if (!output_backlogged_ && pendingOutputBytes() > kOutputHighWater) {
+    output_backlogged_ = true;
+    updateInterest();
+  }
   bool can_write_now = state_ == State::Open && !write_blocked_ && tls_ != TlsState::Handshaking;
   if (can_write_now && out_.size() - out_offset_ > kFlushThreshold) {
     flushOutput();
@@ -391,7 +396,16 @@ void Connection::flushOutput() {
     finish("closed", true);
     return;
   }
+  bool drained = output_backlogged_ && pendingOutputBytes() < kOutputLowWater;
+  if (drained) output_backlogged_ = false;
   updateInterest();
+  if (drained) {
+    deliverPendingTls();
+    std::weak_ptr<char> guard = alive_;
+    loop_.atEndOfTurn([this, guard] {
+      if (stillHere(guard) && state_ == State::Open) handler_->onOutputDrained();
+    });
+  }
 }
 
 Connection::WriteResult Connection::writeRaw(std::string& buffer, size_t& offset) {
@@ -517,15 +531,18 @@ void Connection::setReadPaused(bool paused) {
   read_paused_ = paused;
   if (state_ == State::Closed) return;
   updateInterest();
+  if (!paused) deliverPendingTls();
+}
+
+void Connection::deliverPendingTls() {
   // Plaintext OpenSSL already decrypted does not make the socket readable: deliver it.
-  if (!paused && tls_ == TlsState::Established && SSL_has_pending(ssl_.get())) {
-    std::weak_ptr<char> guard = alive_;
-    loop_.atEndOfTurn([this, guard] {
-      if (!stillHere(guard) || state_ != State::Open || read_paused_) return;
-      readTls();
-      if (stillHere(guard)) updateInterest();
-    });
-  }
+  if (readingStopped() || tls_ != TlsState::Established || !SSL_has_pending(ssl_.get())) return;
+  std::weak_ptr<char> guard = alive_;
+  loop_.atEndOfTurn([this, guard] {
+    if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
+    readTls();
+    if (stillHere(guard)) updateInterest();
+  });
 }
 
 // ---- TLS details ----

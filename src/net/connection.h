@@ -33,7 +33,15 @@ class Connection {
     // after it. Not called if the Connection is destroyed first.
     virtual void onClosed(std::string_view reason) = 0;
     virtual void onTlsEstablished() {}
+    // Output that had passed kOutputHighWater (reading stopped then) is below kOutputLowWater
+    // again and reading resumed. From the end of a loop turn.
+    virtual void onOutputDrained() {}
   };
+
+  // A peer that sends but does not read (pipelined requests, pings) must not grow our output
+  // without end: past the high water mark the connection stops reading until it drains.
+  static constexpr size_t kOutputHighWater = size_t{1} << 20;
+  static constexpr size_t kOutputLowWater = size_t{256} << 10;
 
   struct Stats {
     uint64_t bytes_in = 0;   // application bytes handed to onData
@@ -92,6 +100,8 @@ class Connection {
 
   const SocketAddress& peer() const { return peer_; }
   size_t pendingOutputBytes() const;
+  // Reading stopped because the output passed kOutputHighWater (see onOutputDrained).
+  bool isOutputBacklogged() const { return output_backlogged_; }
   // Frees the capacity of empty output buffers (an idle session's; refilled on the next send).
   void releaseIdleBuffers();
   // Backpressure / rate limiting: stop reading from the socket while paused.
@@ -114,6 +124,9 @@ class Connection {
   WriteResult writeRaw(std::string& buffer, size_t& offset);
   WriteResult writeTls();
   void updateInterest();
+  bool readingStopped() const { return read_paused_ || output_backlogged_; }
+  // After a pause: OpenSSL may hold decrypted plaintext the socket no longer signals.
+  void deliverPendingTls();
   void scheduleFlush();
   void finish(std::string reason, bool graceful);
 
@@ -133,6 +146,7 @@ class Connection {
   bool registered_ = false;
   uint32_t interest_ = 0;
   bool read_paused_ = false;
+  bool output_backlogged_ = false;  // past kOutputHighWater: not reading until it drains
   bool flush_scheduled_ = false;
   bool write_blocked_ = false;  // the socket (or SSL) said "try again when writable"
   bool handshake_wants_write_ = false;

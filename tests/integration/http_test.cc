@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "harness/http_client.h"
 #include "harness/scenario.h"
@@ -257,6 +258,43 @@ TEST_CASE("http: Expect: 100-continue", "[http]") {
   CHECK(big.waitClosed());
 }
 
+// The server's resident memory in KiB, from /proc.
+long residentKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+TEST_CASE("http: a client that pipelines without reading gets its answers, not our memory",
+          "[http]") {
+  WebRoot web;
+  web.write("www/big.bin", std::string(256 * 1024, 'b'));
+  auto server = startWebServer(web);
+  HttpClient client;
+  REQUIRE(client.connect(server->httpPort()));
+  // 200 requests in one write ask for 50 MiB of answers; the server stops answering (and
+  // reading) while about 1 MiB waits for the client, and goes on as it reads.
+  constexpr int kRequests = 200;
+  std::string requests;
+  for (int i = 0; i < kRequests; ++i) requests += httpRequest("GET", "/big.bin");
+  long before = residentKib(server->pid());
+  REQUIRE(client.send(requests));
+  std::this_thread::sleep_for(1500ms);
+  long during = residentKib(server->pid());
+  INFO("server RSS " << before << " -> " << during << " KiB");
+  CHECK(during - before < 16 * 1024);
+  for (int i = 0; i < kRequests; ++i) {
+    auto response = client.readResponse(10s);
+    INFO("response " << i);
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    CHECK(response->body.size() == 256 * 1024);
+  }
+}
+
 TEST_CASE("http: request and keep-alive timeouts", "[http]") {
   auto server = startServer(httpOptions("request_timeout = \"1s\"\nkeepalive_timeout = \"1s\"\n"));
   SECTION("an incomplete request gets 408 after request_timeout") {
@@ -269,6 +307,31 @@ TEST_CASE("http: request and keep-alive timeouts", "[http]") {
     CHECK(response->status == 408);
     CHECK(Clock::now() - sent >= 900ms);
     CHECK(client.waitClosed());
+  }
+  SECTION("a slow body is not cut off while it keeps coming") {
+    // An upload on a slow uplink: each piece restarts the clock; 2 s in all, 1 s allowed.
+    HttpClient client;
+    REQUIRE(client.connect(server->httpPort()));
+    REQUIRE(
+        client.send("POST /nothing-here HTTP/1.1\r\nHost: localhost\r\n"
+                    "Content-Length: 5\r\n\r\n"));
+    for (int i = 0; i < 5; ++i) {
+      std::this_thread::sleep_for(400ms);
+      REQUIRE(client.send("x"));
+    }
+    auto response = client.readResponse(5s);
+    REQUIRE(response);
+    CHECK(response->status != 408);
+  }
+  SECTION("a body that stalls gets 408") {
+    HttpClient client;
+    REQUIRE(client.connect(server->httpPort()));
+    REQUIRE(
+        client.send("POST /nothing-here HTTP/1.1\r\nHost: localhost\r\n"
+                    "Content-Length: 5\r\n\r\nxx"));
+    auto response = client.readResponse(5s);
+    REQUIRE(response);
+    CHECK(response->status == 408);
   }
   SECTION("an idle keep-alive connection is closed without a word") {
     HttpClient client;

@@ -73,8 +73,9 @@ class ParleyServer {
   ParleyServer& operator=(const ParleyServer&) = delete;
 
   // Creates the directory, cert and users, then starts parleyd and waits (10 s) until both
-  // c2s ports (and the s2s and HTTP ports it was given) accept TCP connections. Retries on fresh ports if parleyd exits early saying
-  // the address is in use. Returns false (and prints why) on failure.
+  // c2s ports (and the s2s and HTTP ports it was given) accept TCP connections. Retries on fresh
+  // ports if parleyd exits early saying the address is in use. Returns false (and prints why) on
+  // failure.
   [[nodiscard]] bool start();
 
   // SIGTERM, then wait up to TIMEOUT for the exit; SIGKILL if it does not come.
@@ -84,6 +85,7 @@ class ParleyServer {
   void terminate();
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
   bool isRunning() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // SIGKILL, no clean shutdown (a crash), and reap it; not counted as a failure. True once
   // it is gone. start() again then restarts parleyd on the same directory and data.
   bool kill9();

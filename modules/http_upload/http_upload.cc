@@ -54,7 +54,7 @@ xml::Element serviceForm(uint64_t max_file_size) {
 }
 
 struct Settings {
-  bool allow_anonymous = true;
+  bool allow_anonymous = false;
   std::string public_url;
 };
 
@@ -65,7 +65,9 @@ class HttpUpload final : public core::Module {
   Result<void> load(core::ModuleContext& ctx) override {
     auto limits = readLimits(ctx);
     if (!limits) return Unexpected(std::move(limits).error());
-    auto allow_anonymous = ctx.option<bool>("allow_anonymous", true);
+    // Off by default: every anonymous login is a new user, so the per-user quota does not
+    // bound what anonymous visitors can store.
+    auto allow_anonymous = ctx.option<bool>("allow_anonymous", false);
     if (!allow_anonymous) return fail(allow_anonymous.error().toString());
 
     uint64_t max_size = http_upload::effectiveMaxFileSize(*limits);

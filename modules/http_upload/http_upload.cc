@@ -102,6 +102,10 @@ class HttpUpload final : public core::Module {
     route.handler = [service](const std::shared_ptr<core::HttpExchange>& exchange) {
       exchange->respond(http_upload::handleHttp(*service, exchange->request()));
     };
+    // Nobody sends up to max_file_size into memory without a slot's authorization.
+    route.check_head = [service](const core::HttpRequest& head) {
+      return http_upload::checkHead(*service, head);
+    };
     if (auto added = ctx.addHttpRoute(std::move(route)); !added) return added;
     // Often enough that a file is gone soon after it expires; GET refuses it meanwhile.
     auto sweep = std::clamp<std::chrono::milliseconds>(

@@ -72,13 +72,11 @@ std::pair<int, std::string> checkUpload(const core::HttpRequest& request,
   return {0, {}};
 }
 
-core::HttpResponse put(UploadService& service, const core::HttpRequest& request,
-                       const FileLocation& location) {
-  auto now = service.now();
-  Slot slot;
-  switch (service.ledger.claim(location.id, now, slot)) {
+// The answer to a PUT whose slot could not be claimed, or nullopt when it was.
+std::optional<core::HttpResponse> claimRefusal(ClaimOutcome outcome) {
+  switch (outcome) {
     case ClaimOutcome::Claimed:
-      break;
+      return std::nullopt;
     case ClaimOutcome::NoSuchSlot:
       return plain(403, "no such upload slot, or it has expired");
     case ClaimOutcome::AlreadyStored:
@@ -86,6 +84,14 @@ core::HttpResponse put(UploadService& service, const core::HttpRequest& request,
     case ClaimOutcome::InProgress:
       return plain(409, "this file is being uploaded");
   }
+  return plain(500, "unexpected slot state");
+}
+
+core::HttpResponse put(UploadService& service, const core::HttpRequest& request,
+                       const FileLocation& location) {
+  auto now = service.now();
+  Slot slot;
+  if (auto refusal = claimRefusal(service.ledger.claim(location.id, now, slot))) return *refusal;
   if (auto [status, reason] = checkUpload(request, location, slot); status != 0) {
     service.ledger.release(slot.id);
     return plain(status, std::move(reason));
@@ -238,6 +244,29 @@ size_t UploadService::forgetUser(std::string_view user) {
   auto owned = ledger.takeUser(user);
   for (const auto& file : owned) files.remove(file.id);
   return owned.size();
+}
+
+std::optional<core::HttpResponse> checkHead(UploadService& service, const core::HttpRequest& head) {
+  if (head.method != "PUT") return std::nullopt;
+  auto location = locate(service, head.path);
+  if (!location) return plain(404, "no such file");
+  Slot slot;
+  if (auto refusal = claimRefusal(service.ledger.claim(location->id, service.now(), slot)))
+    return refusal;
+  service.ledger.release(slot.id);  // claimed again by put() once the body is in
+  if (location->filename != slot.filename) return plain(403, "this URL is not an upload slot");
+  if (!isAuthorized(head, slot)) return plain(403, "the Authorization of the slot is missing");
+  // A chunked body is measured once it is in; a Content-Length can be checked now.
+  if (auto length = head.header("content-length")) {
+    if (*length != std::to_string(slot.size)) {
+      bool larger = length->size() > std::to_string(slot.size).size() ||
+                    (length->size() == std::to_string(slot.size).size() &&
+                     *length > std::to_string(slot.size));
+      return larger ? plain(413, "larger than the slot's size")
+                    : plain(400, "the size differs from the slot's");
+    }
+  }
+  return std::nullopt;
 }
 
 core::HttpResponse handleHttp(UploadService& service, const core::HttpRequest& request) {

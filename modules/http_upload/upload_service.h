@@ -39,5 +39,8 @@ bool isActiveContent(std::string_view content_type);
 // Answers one request whose path is under /upload/DOMAIN/. Runs on the request's worker;
 // a PUT writes the file there (bounded by max_file_size).
 core::HttpResponse handleHttp(UploadService& service, const core::HttpRequest& request);
+// Before a PUT's body is read: the refusal its headers already earn (no such slot, wrong
+// Authorization, a Content-Length other than the slot's size), or nullopt.
+std::optional<core::HttpResponse> checkHead(UploadService& service, const core::HttpRequest& head);
 
 }  // namespace parley::modules::http_upload

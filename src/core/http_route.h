@@ -76,6 +76,11 @@ struct HttpRoute {
   // Larger request bodies are refused with 413 before they are read.
   size_t max_body_bytes = 65536;
   HttpHandler handler;
+  // Optional: sees a request's method, target and headers once they are in, before its body is
+  // read (and before "100 Continue"). A response returned here is sent instead, the body is
+  // never read and the connection closes: an upload PUT without the slot's authorization does
+  // not get to send its 10 MiB first. Runs on the connection's worker.
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> check_head;
   const void* owner = nullptr;  // who removes it (a ModuleContext)
 };
 

@@ -50,7 +50,7 @@ HttpConnection::HttpConnection(HttpShared& shared, core::Worker& worker, net::Fd
       worker_(worker),
       connection_(std::make_unique<net::Connection>(worker.loop(), std::move(fd), std::move(peer),
                                                     static_cast<net::Connection::Handler&>(*this))),
-      parser_(shared.limits, shared.body_limit),
+      parser_(shared.limits, shared.body_limit, shared.head_check),
       tls_(tls) {
   ip_ = connection_->peer().ip();
   counted_ = shared_.ip_limits.tryOpen(ip_);
@@ -205,8 +205,11 @@ void HttpConnection::upgrade(const ConnectionExchange& exchange, core::HttpRespo
 void HttpConnection::refuse(const RequestError& error) {
   if (closing_ || closed_) return;
   log::debug(logPrefix(), ": refused with ", error.status, ": ", error.reason);
-  auto response = core::HttpResponse::text(
-      error.status, std::string(core::reasonPhrase(error.status)) + ": " + error.reason + "\n");
+  const auto& refusal = parser_.routeRefusal();
+  auto response = refusal ? *refusal
+                          : core::HttpResponse::text(
+                                error.status, std::string(core::reasonPhrase(error.status)) + ": " +
+                                                  error.reason + "\n");
   ResponseFraming framing;
   framing.close = true;
   std::string date = httpDate(std::chrono::system_clock::now());

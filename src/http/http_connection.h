@@ -29,6 +29,7 @@ struct HttpShared {
   // The body limit of the route a request goes to, and the dispatch itself (HttpService). Both
   // run on the connection's worker.
   RequestParser::BodyLimit body_limit;
+  RequestParser::HeadCheck head_check;
   std::function<void(const std::shared_ptr<Exchange>& exchange)> dispatch;
 };
 

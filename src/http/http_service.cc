@@ -32,8 +32,10 @@ HttpService::HttpService(core::Server& server, std::vector<Route> builtin_routes
               server.config().http.request_timeout,
               server.config().http.keepalive_timeout,
               {},
+              {},
               {}} {
   shared_.body_limit = [this](const core::HttpRequest& head) { return bodyLimit(head); };
+  shared_.head_check = [this](const core::HttpRequest& head) { return checkHead(head); };
   shared_.dispatch = [this](const std::shared_ptr<Exchange>& exchange) { dispatch(exchange); };
 }
 
@@ -90,6 +92,13 @@ size_t HttpService::bodyLimit(const core::HttpRequest& head) const {
   if (const Route* route = builtinFor(head.path)) return route->max_body_bytes;
   if (auto route = server_.httpRoutes().match(head.path)) return route->max_body_bytes;
   return kNoRouteBodyBytes;
+}
+
+std::optional<core::HttpResponse> HttpService::checkHead(const core::HttpRequest& head) const {
+  if (builtinFor(head.path)) return std::nullopt;
+  auto route = server_.httpRoutes().match(head.path);
+  if (!route || !route->check_head) return std::nullopt;
+  return route->check_head(head);
 }
 
 // Built-in routes first, then the modules' (which answer every method themselves, OPTIONS

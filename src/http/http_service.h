@@ -37,6 +37,7 @@ class HttpService {
 
   const Route* builtinFor(std::string_view path) const;
   size_t bodyLimit(const core::HttpRequest& head) const;
+  std::optional<core::HttpResponse> checkHead(const core::HttpRequest& head) const;
   void dispatch(const std::shared_ptr<Exchange>& exchange) const;
   void serveStatic(const std::shared_ptr<Exchange>& exchange) const;
 

@@ -114,14 +114,18 @@ Result<std::string, RequestError> decodePath(std::string_view raw_path) {
   return path;
 }
 
-RequestParser::RequestParser(Limits limits, BodyLimit body_limit)
-    : limits_(limits), body_limit_(std::move(body_limit)), parser_(new http_parser) {
+RequestParser::RequestParser(Limits limits, BodyLimit body_limit, HeadCheck head_check)
+    : limits_(limits),
+      body_limit_(std::move(body_limit)),
+      parser_(new http_parser),
+      head_check_(std::move(head_check)) {
   reset();
 }
 
 RequestParser::~RequestParser() = default;
 
 void RequestParser::reset() {
+  route_refusal_.reset();
   http_parser_init(parser_.get(), HTTP_REQUEST);
   parser_->data = this;
   current_ = {};
@@ -270,6 +274,12 @@ bool RequestParser::headersComplete() {
   body_limit_bytes_ = body_limit_ ? body_limit_(current_) : 0;
   if ((parser_->flags & F_CONTENTLENGTH) && parser_->content_length > body_limit_bytes_) {
     return fail(413, "request body too large");
+  }
+  if (head_check_) {
+    if (auto refusal = head_check_(current_)) {
+      route_refusal_ = std::move(refusal);
+      return fail(route_refusal_->status, "refused by its route");
+    }
   }
   return true;
 }

@@ -48,8 +48,11 @@ class RequestParser {
   // route takes. A larger Content-Length is refused with 413 before the body is read; a
   // chunked body is refused once it grows past the limit.
   using BodyLimit = std::function<size_t(const core::HttpRequest& head)>;
+  // Called after BodyLimit accepted the headers: a response refuses the request (its route's
+  // core::HttpRoute::check_head) before the body is read.
+  using HeadCheck = std::function<std::optional<core::HttpResponse>(const core::HttpRequest& head)>;
 
-  RequestParser(Limits limits, BodyLimit body_limit);
+  RequestParser(Limits limits, BodyLimit body_limit, HeadCheck head_check = {});
   ~RequestParser();
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
@@ -71,6 +74,8 @@ class RequestParser {
   // body has not been read yet: the caller sends "100 Continue" and calls continueSent().
   bool wantsContinue() const { return wants_continue_; }
   void continueSent() { wants_continue_ = false; }
+  // After feed() failed because the HeadCheck refused the request: the route's own answer.
+  const std::optional<core::HttpResponse>& routeRefusal() const { return route_refusal_; }
 
  private:
   static int onMessageBegin(http_parser* parser);
@@ -97,6 +102,8 @@ class RequestParser {
   core::HttpRequest current_;
   std::optional<ParsedRequest> complete_;
   std::optional<RequestError> error_;
+  HeadCheck head_check_;
+  std::optional<core::HttpResponse> route_refusal_;
   std::string field_;  // the header name being read
   std::string value_;  // its value so far
   bool in_value_ = false;

@@ -268,6 +268,45 @@ TEST_CASE("a PUT without the slot's Authorization is forbidden and stores nothin
   CHECK(putStatus(*server, slot, "hello", "text/plain", slot.token) == 201);
 }
 
+TEST_CASE("a PUT is refused from its headers, before its body is sent", "[upload]") {
+  auto server = startUploadServer();
+  auto romeo = login(*server, "romeo", "balcony");
+  auto slot = slotFor(*server, *romeo, "s1", "movie.mp4", 5000000, "video/mp4");
+  // The client waits for "100 Continue" before it sends 5 MB: a refusal comes instead.
+  auto refusedHead = [&](const std::string& target, const std::string& authorization,
+                         const std::string& length) {
+    HttpClient http;
+    REQUIRE(http.connect(server->httpPort()));
+    std::string head = "PUT " + target +
+                       " HTTP/1.1\r\nHost: localhost\r\nContent-Type: video/mp4\r\n"
+                       "Expect: 100-continue\r\nContent-Length: " +
+                       length + "\r\n";
+    if (!authorization.empty()) head += "Authorization: " + authorization + "\r\n";
+    REQUIRE(http.send(head + "\r\n"));
+    auto response = http.readResponse();
+    REQUIRE(response.has_value());
+    CHECK(headerOf(*response, "Access-Control-Allow-Origin") == "*");
+    CHECK(http.waitClosed());
+    return response->status;
+  };
+  CHECK(refusedHead(slot.target, "", "5000000") == 403);
+  CHECK(refusedHead(slot.target, "Bearer 0000", "5000000") == 403);
+  CHECK(refusedHead("/upload/localhost/00000000000000000000000000000000/movie.mp4", slot.token,
+                    "5000000") == 403);
+  CHECK(refusedHead(slot.target, slot.token, "5000001") == 413);
+  CHECK(refusedHead(slot.target, slot.token, "4999999") == 400);
+  // With the right headers the body is asked for.
+  HttpClient http;
+  REQUIRE(http.connect(server->httpPort()));
+  REQUIRE(http.send("PUT " + slot.target +
+                    " HTTP/1.1\r\nHost: localhost\r\nContent-Type: video/mp4\r\n"
+                    "Expect: 100-continue\r\nContent-Length: 5000000\r\nAuthorization: " +
+                    slot.token + "\r\n\r\n"));
+  auto go_on = http.readResponse();
+  REQUIRE(go_on.has_value());
+  CHECK(go_on->status == 100);
+}
+
 TEST_CASE("a PUT of another size or type than the slot's is refused and stores nothing",
           "[upload]") {
   auto server = startUploadServer();

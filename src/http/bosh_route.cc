@@ -96,7 +96,12 @@ void continueSession(const Context& context, const std::shared_ptr<Exchange>& ex
   auto run = [table = context.table, job, index = target.index()] {
     auto* transport = table->find(job->request.sid, index);
     if (!transport) {
-      job->responder.respond(bosh::terminalResponse(Condition::ItemNotFound, false));
+      // The session ended while this request was on its way: what it left to say (a stream
+      // error such as <conflict/>) still goes out.
+      auto gone = table->lookup(job->request.sid);
+      job->responder.respond(gone.last_body
+                                 ? bosh::xmlResponse(std::move(*gone.last_body))
+                                 : bosh::terminalResponse(Condition::ItemNotFound, false));
       return;
     }
     transport->handle(std::move(job->request), std::move(job->responder));

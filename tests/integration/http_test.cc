@@ -285,7 +285,9 @@ TEST_CASE("http: a client that pipelines without reading gets its answers, not o
   std::this_thread::sleep_for(1500ms);
   long during = residentKib(server->pid());
   INFO("server RSS " << before << " -> " << during << " KiB");
-  CHECK(during - before < 16 * 1024);
+  // Unbounded, the answers alone would be 50 MiB; the slack is for AddressSanitizer builds,
+  // whose allocator keeps freed memory in quarantine (1.7 MiB here without it).
+  CHECK(during - before < 32 * 1024);
   for (int i = 0; i < kRequests; ++i) {
     auto response = client.readResponse(10s);
     INFO("response " << i);

@@ -216,8 +216,9 @@ int runLogin(const Options& options, std::vector<Child>& children, ServerProbe& 
 int runIdle(const Options& options, std::vector<Child>& children, ServerProbe& probe,
             const ServerProbe::Sample& empty) {
   auto [online, failed] = awaitReady(children);
-  // Let the server settle (allocator, lazy buffers) before reading its size.
-  ::usleep(static_cast<useconds_t>(std::min<uint64_t>(options.duration_ms, 10000) * 1000));
+  // Hold the sessions quiet for the duration before reading the server's size: servers shrink
+  // quiet sessions after a while (parleyd: [c2s] release_idle_after, 30 s by default).
+  ::usleep(static_cast<useconds_t>(options.duration_ms * 1000));
   auto full = probe.sample();
   for (auto& child : children) writeLine(child.to_child, "STOP");
   collect(children);

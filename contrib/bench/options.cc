@@ -26,7 +26,8 @@ options:
   --window N            logins in flight per process [50]
   --rate R              chat: messages per second offered, all users together [1000]
   --sweep               chat: double the rate from --rate until saturation (or --max-rate)
-  --duration S          seconds measured (per sweep step) [10]
+  --duration S          seconds measured (per sweep step); idle: seconds the sessions
+                        stay quiet before the server's RSS is read [10]
   --sources A-B         source addresses, e.g. 127.0.0.2-127.0.0.254 [the kernel's choice]
   --server-pid PID      sample the server's CPU and RSS
   --label NAME          the server's name in the output [server]

@@ -498,12 +498,16 @@ void ClientSession::sendStanza(const xml::Element& stanza) {
   last_activity_ = worker_.loop().now();
 }
 
-// A bound session quiet for a while gives back the parser (about 10 KiB) and its buffers'
-// capacity; the next byte from the client revives the parser. Memory per idle session is what
-// a server with many mostly quiet mobile clients lives on.
+// A bound session quiet for c2s.release_idle_after gives back the parser (about 10 KiB) and its
+// buffers' capacity; the next byte from the client revives the parser. Memory per idle session
+// is what a server with many mostly quiet mobile clients lives on. The wait is long enough that
+// a user chatting now and then keeps the parser: freeing and rebuilding it for every message
+// cost more CPU than the messages themselves at 10,000 users (contrib/bench/RESULTS.md).
 bool ClientSession::releaseIdleMemory(std::chrono::steady_clock::time_point now) {
-  static constexpr std::chrono::seconds kQuietFor{5};
-  if (state_ != State::Bound || now - last_activity_ < kQuietFor) return false;
+  if (state_ != State::Bound ||
+      now - last_activity_ < shared_.server.config().c2s.release_idle_after) {
+    return false;
+  }
   transport_->releaseIdleBuffers();
   if (!parser_.hibernate()) return false;
   log::debug(logPrefix(), ": idle, parser released");

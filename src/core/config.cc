@@ -374,13 +374,14 @@ void Parser::parseC2s(const toml::table& tbl) {
   rejectUnknown(tbl, "c2s",
                 {"listen", "direct_tls", "require_encryption", "sasl_mechanisms",
                  "max_stanza_bytes", "max_depth", "auth_timeout", "connections_per_ip",
-                 "bytes_per_second", "failed_logins_per_ip"});
+                 "bytes_per_second", "failed_logins_per_ip", "release_idle_after"});
   readListen(tbl, "c2s", "listen", c2s.listen);
   readListen(tbl, "c2s", "direct_tls", c2s.direct_tls);
   readBool(tbl, "c2s", "require_encryption", c2s.require_encryption);
   readInteger(tbl, "c2s", "max_stanza_bytes", 1024, 16 * kMiB, c2s.max_stanza_bytes);
   readInteger(tbl, "c2s", "max_depth", 4, 256, c2s.max_depth);
   readDuration(tbl, "c2s", "auth_timeout", seconds(1), seconds(3600), c2s.auth_timeout);
+  readDuration(tbl, "c2s", "release_idle_after", seconds(1), seconds(3600), c2s.release_idle_after);
   readInteger(tbl, "c2s", "connections_per_ip", 0, 1000000, c2s.connections_per_ip);
   readInteger(tbl, "c2s", "failed_logins_per_ip", 0, 1000000, c2s.failed_logins_per_ip);
   readInteger(tbl, "c2s", "bytes_per_second", 0, 1024 * kMiB, c2s.bytes_per_second);

@@ -90,6 +90,8 @@ struct C2sConfig {
   unsigned connections_per_ip = 64;          // 0 = unlimited
   size_t bytes_per_second = 0;               // per-session read rate limit, 0 = unlimited
   unsigned failed_logins_per_ip = 10;        // per minute, 0 = unlimited
+  // A bound session quiet this long gives back its parser and buffer capacity, 1s .. 1h.
+  std::chrono::seconds release_idle_after{30};
 };
 
 // Federation (RFC 6120 server-to-server streams).

@@ -62,15 +62,22 @@ TEST_CASE("romeo and juliet exchange 1000 emoji messages each way", "[messages][
 }
 
 TEST_CASE("sessions quiet long enough to shed their parser carry on as before", "[messages]") {
-  auto server = startServer();
+  ServerOptions options;
+  options.c2s_extra = "release_idle_after = 1\n";
+  auto server = startServer(options);
   auto romeo = login(*server, "romeo", "balcony");
   auto juliet = login(*server, "juliet", "garden");
   romeo->sendPresence(0);
   juliet->sendPresence(0);
   REQUIRE(romeo->syncWithServer());
   REQUIRE(juliet->syncWithServer());
-  // Idle sessions free their XML parser after 5 s (checked every 5 s); wait out both.
-  StropheClient::pumpUntil([] { return false; }, std::chrono::seconds(11));
+  // Quiet sessions free their XML parser after release_idle_after, checked every 5 s.
+  StropheClient::pumpUntil(
+      [&] {
+        return server->logTail(200).find("romeo@localhost/balcony: idle, parser released") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(12));
   CHECK(server->logTail(200).find("romeo@localhost/balcony: idle, parser released") !=
         std::string::npos);
   romeo->sendMessage("juliet@localhost/garden", emojiBody("romeo", 1));

@@ -48,6 +48,7 @@ TEST_CASE("config: an empty file gives the defaults", "[config]") {
   CHECK(config.c2s.connections_per_ip == 64);
   CHECK(config.c2s.bytes_per_second == 0);
   CHECK(config.c2s.failed_logins_per_ip == 10);
+  CHECK(config.c2s.release_idle_after == 30s);
 
   CHECK(config.s2s.listen == std::vector<ListenAddress>{{"127.0.0.1", 5269}});
   CHECK(config.s2s.direct_tls == std::vector<ListenAddress>{{"127.0.0.1", 5270}});
@@ -109,6 +110,7 @@ auth_timeout = "1m"
 connections_per_ip = 0
 bytes_per_second = 10240
 failed_logins_per_ip = 3
+release_idle_after = "2m"
 
 [s2s]
 listen = ["0.0.0.0:5269"]
@@ -165,6 +167,7 @@ TEST_CASE("config: a full file sets every key", "[config]") {
   CHECK(config.c2s.connections_per_ip == 0);
   CHECK(config.c2s.bytes_per_second == 10240);
   CHECK(config.c2s.failed_logins_per_ip == 3);
+  CHECK(config.c2s.release_idle_after == 120s);
 
   CHECK(config.s2s.listen == std::vector<ListenAddress>{{"0.0.0.0", 5269}});
   CHECK(config.s2s.direct_tls == std::vector<ListenAddress>{{"0.0.0.0", 0}});
@@ -193,7 +196,7 @@ TEST_CASE("config: a full file sets every key", "[config]") {
   REQUIRE(config.hosts.size() == 2);
   const HostConfig& example = config.hosts[0];  // file order, not name order
   CHECK(example.domain == "example.com");
-  CHECK(example.pos.toString() == "/srv/parley/conf/parley.toml:42:8");
+  CHECK(example.pos.toString() == "/srv/parley/conf/parley.toml:43:8");
   CHECK(example.cert == "/etc/ssl/example.crt");
   CHECK(example.key == "/srv/parley/conf/keys/example.key");
   CHECK(example.modules_given);
@@ -307,6 +310,8 @@ TEST_CASE("config: each error names its key at FILE:LINE:COL", "[config]") {
       {"[c2s]\nauth_timeout = \"2h\"\n",
        "t.toml:2:16: 'c2s.auth_timeout' must be between 1s and 3600s"},
       {"[c2s]\nauth_timeout = 0\n", "t.toml:2:16: 'c2s.auth_timeout' must be between 1s and 3600s"},
+      {"[c2s]\nrelease_idle_after = \"2h\"\n",
+       "t.toml:2:22: 'c2s.release_idle_after' must be between 1s and 3600s"},
       {"[c2s]\nauth_timeout = \"5x\"\n",
        "t.toml:2:16: 'c2s.auth_timeout': invalid duration '5x' (units: s, m, h, d)"},
       {"[c2s]\nbytes_per_second = 10\n",

@@ -1,4 +1,4 @@
-// Connection implementation: nonblocking reads/writes, coalesced output, TLS over a socket BIO.
+// Connection implementation: nonblocking reads/writes, coalesced output, TLS over our buffers.
 #include "net/connection.h"
 
 #include <arpa/inet.h>
@@ -30,7 +30,12 @@ constexpr auto kCloseTimeout = 10s;            // graceful close: peer must read
 constexpr auto kLingerTime = 2s;               // after SHUT_WR: drain input, then close
 
 // Shared by every connection on the thread: only idle buffers would otherwise cost memory.
+// What read() returns (plaintext, or TLS records), and what TLS records decrypt to.
 char* readBuffer() {
+  thread_local std::array<char, kReadBufferSize> buffer;
+  return buffer.data();
+}
+char* plaintextBuffer() {
   thread_local std::array<char, kReadBufferSize> buffer;
   return buffer.data();
 }
@@ -88,7 +93,7 @@ Connection::Connection(Loop& loop, Fd fd, SocketAddress peer, Handler& handler)
 Connection::~Connection() {
   loop_.cancelTimer(close_timer_);
   if (registered_) loop_.remove(fd_.get());
-  ssl_.reset();  // the socket BIO does not own the fd
+  ssl_.reset();  // frees our BIO too
   if (linger_ && fd_.valid()) lingerClose(loop_, std::move(fd_));
 }
 
@@ -113,10 +118,14 @@ void Connection::startTls(SSL_CTX* ctx, bool as_client, const std::string& serve
   if (state_ == State::Closing || state_ == State::Closed) return;
   ERR_clear_error();
   ssl_.reset(SSL_new(ctx));
-  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1) {
+  BIO* bio = ssl_ ? BIO_new(bioMethod()) : nullptr;
+  if (bio == nullptr) {
     finish("TLS setup failed: " + opensslErrors(), false);
     return;
   }
+  BIO_set_data(bio, this);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl_.get(), bio, bio);  // one reference, owned by the SSL
   if (as_client) {
     // RFC 6066 §3: SNI carries DNS names only, never IP literals.
     in6_addr scratch{};
@@ -132,7 +141,7 @@ void Connection::startTls(SSL_CTX* ctx, bool as_client, const std::string& serve
     SSL_set_accept_state(ssl_.get());
   }
   // STARTTLS: <proceed/> (and anything else queued) goes out in plaintext before the handshake.
-  if (out_offset_ < out_.size()) pre_tls_out_.append(out_, out_offset_);
+  if (out_offset_ < out_.size()) tls_out_.append(out_, out_offset_);
   out_.clear();
   out_offset_ = 0;
   tls_ = TlsState::Handshaking;
@@ -142,9 +151,48 @@ void Connection::startTls(SSL_CTX* ctx, bool as_client, const std::string& serve
   } else {
     updateInterest();
   }
-  // The client speaks first: flushOutput() sends the ClientHello once the plaintext is out.
-  client_hello_pending_ = as_client;
-  scheduleFlush();
+  if (as_client) handshakeStep();  // the ClientHello, queued behind the plaintext
+  if (state_ != State::Closed) scheduleFlush();
+}
+
+// ---- the BIO over our buffers ----
+
+BIO_METHOD* Connection::bioMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "parley connection");
+    PARLEY_CHECK(m != nullptr);
+    BIO_meth_set_read(m, &Connection::bioRead);
+    BIO_meth_set_write(m, &Connection::bioWrite);
+    BIO_meth_set_ctrl(m, &Connection::bioCtrl);
+    return m;
+  }();
+  return method;
+}
+
+int Connection::bioRead(BIO* bio, char* out, int len) {
+  auto* self = static_cast<Connection*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (self->tls_feed_.empty()) {
+    BIO_set_retry_read(bio);  // SSL_ERROR_WANT_READ: the caller reads the socket again
+    return -1;
+  }
+  size_t n = std::min(self->tls_feed_.size(), static_cast<size_t>(std::max(len, 0)));
+  std::memcpy(out, self->tls_feed_.data(), n);
+  self->tls_feed_.remove_prefix(n);
+  return static_cast<int>(n);
+}
+
+int Connection::bioWrite(BIO* bio, const char* data, int len) {
+  auto* self = static_cast<Connection*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (len <= 0) return 0;
+  self->tls_out_.append(data, static_cast<size_t>(len));
+  return len;
+}
+
+long Connection::bioCtrl(BIO* /*bio*/, int cmd, long /*num*/, void* /*ptr*/) {
+  // OpenSSL flushes after each flight; our caller writes tls_out_ when it returns.
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
 
 void Connection::registerWithLoop() {
@@ -157,11 +205,10 @@ void Connection::registerWithLoop() {
 
 void Connection::updateInterest() {
   if (!registered_ || state_ == State::Closed) return;
-  bool pre_tls_pending = pre_tls_offset_ < pre_tls_out_.size();
-  bool reading = state_ == State::Open && !readingStopped() && !pre_tls_pending;
+  bool reading = state_ == State::Open && !readingStopped();
   uint32_t want = 0;
-  if (reading || write_wants_read_) want |= EPOLLIN | EPOLLRDHUP;
-  if (write_blocked_ || handshake_wants_write_ || read_wants_write_) want |= EPOLLOUT;
+  if (reading) want |= EPOLLIN | EPOLLRDHUP;
+  if (write_blocked_) want |= EPOLLOUT;
   if (want != interest_) {
     loop_.modify(fd_.get(), want);
     interest_ = want;
@@ -182,12 +229,6 @@ void Connection::onEvents(uint32_t events) {
   }
   if (events & EPOLLOUT) {
     write_blocked_ = false;
-    if (tls_ == TlsState::Handshaking && handshake_wants_write_) {
-      handshakeStep();
-    } else if (tls_ == TlsState::Established && read_wants_write_) {
-      readTls();
-    }
-    if (!stillHere(guard) || state_ == State::Closed) return;
     flushOutput();
     if (!stillHere(guard) || state_ == State::Closed) return;
   }
@@ -204,23 +245,11 @@ void Connection::onEvents(uint32_t events) {
 }
 
 void Connection::onReadable() {
-  if (write_wants_read_) {
-    write_wants_read_ = false;
-    std::weak_ptr<char> guard = alive_;
-    flushOutput();
-    if (!stillHere(guard)) return;
-  }
   if (state_ != State::Open || read_paused_) return;
-  switch (tls_) {
-    case TlsState::None:
-      readPlain();
-      break;
-    case TlsState::Handshaking:
-      handshakeStep();
-      break;
-    case TlsState::Established:
-      readTls();
-      break;
+  if (tls_ == TlsState::None) {
+    readPlain();
+  } else {
+    readTls();
   }
 }
 
@@ -230,6 +259,7 @@ void Connection::readPlain() {
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
     if (n > 0) {
+      ++stats_.reads;
       stats_.bytes_in += static_cast<uint64_t>(n);
       handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       // The handler may have closed, paused, or switched to TLS (STARTTLS).
@@ -251,30 +281,95 @@ void Connection::readPlain() {
   }
 }
 
+// Reads what the socket holds once, then lets OpenSSL take every record in it; a record cut
+// off at the end stays in OpenSSL's buffer until the rest arrives.
 void Connection::readTls() {
   std::weak_ptr<char> guard = alive_;
-  char* buffer = readBuffer();
-  read_wants_write_ = false;
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
-    ERR_clear_error();
-    int n = SSL_read(ssl_.get(), buffer, static_cast<int>(kReadBufferSize));
-    if (n > 0) {
-      stats_.bytes_in += static_cast<uint64_t>(n);
-      handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
-      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
-      continue;
+    bool drained = false;
+    if (!tls_in_.empty()) {
+      tls_feed_ = tls_in_;  // left over from last time: before anything newer
+    } else {
+      char* buffer = readBuffer();
+      ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
+      if (n == 0) {
+        finish("peer closed the connection", false);
+        return;
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        finish(std::string("read failed: ") + std::strerror(errno), false);
+        return;
+      }
+      ++stats_.reads;
+      tls_feed_ = std::string_view(buffer, static_cast<size_t>(n));
+      drained = static_cast<size_t>(n) < kReadBufferSize;  // epoll reports more
     }
-    int err = SSL_get_error(ssl_.get(), n);
+    bool go_on = processTlsInput();
+    if (!stillHere(guard)) return;
+    keepUnreadTlsInput();
+    if (!go_on || state_ != State::Open || drained) return;
+  }
+  // Hit the per-event cap. Level-triggered epoll covers bytes still in the socket, but not
+  // what we or OpenSSL already hold, so come back for that next turn.
+  if (!tls_in_.empty() || SSL_has_pending(ssl_.get())) {
+    loop_.post([this, guard] {
+      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
+      readTls();
+      if (stillHere(guard)) updateInterest();
+    });
+  }
+}
+
+bool Connection::processTlsInput() {
+  if (tls_ == TlsState::Handshaking && !handshakeStep()) return false;
+  if (readingStopped()) return false;
+  bool go_on = decryptInput();
+  // What OpenSSL answered on its own (a KeyUpdate, an alert) goes out at the end of the turn.
+  if (state_ != State::Closed && tls_out_offset_ < tls_out_.size()) scheduleFlush();
+  return go_on;
+}
+
+// Unread input outlives this turn only in tls_in_ (the read buffer is the thread's).
+void Connection::keepUnreadTlsInput() {
+  if (tls_feed_.empty() || state_ == State::Closed) {
+    tls_in_.clear();
+    releaseIfLarge(tls_in_);
+  } else if (!tls_in_.empty() && tls_feed_.data() >= tls_in_.data() &&
+             tls_feed_.data() < tls_in_.data() + tls_in_.size()) {
+    tls_in_.erase(0, static_cast<size_t>(tls_feed_.data() - tls_in_.data()));
+  } else {
+    tls_in_.assign(tls_feed_);
+  }
+  tls_feed_ = {};
+}
+
+// Decrypts every complete record in the feed, handing the plaintext over in pieces as large
+// as the buffer: many small stanzas that arrived together reach the parser in one call.
+bool Connection::decryptInput() {
+  std::weak_ptr<char> guard = alive_;
+  char* buffer = plaintextBuffer();
+  size_t used = 0;
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_.get(), buffer + used, static_cast<int>(kReadBufferSize - used));
+    int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), n);
     int saved_errno = errno;
+    if (n > 0) used += static_cast<size_t>(n);
+    if (used > 0 && (n <= 0 || used == kReadBufferSize)) {
+      stats_.bytes_in += used;
+      handler_->onData(std::string_view(buffer, used));
+      used = 0;
+      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return false;
+    }
+    if (n > 0) continue;
     switch (err) {
       case SSL_ERROR_WANT_READ:
-        return;
-      case SSL_ERROR_WANT_WRITE:
-        read_wants_write_ = true;
-        return;
+        return true;
       case SSL_ERROR_ZERO_RETURN:
         finish("peer closed the TLS stream", false);
-        return;
+        return false;
       case SSL_ERROR_SYSCALL: {
         std::string detail = opensslErrors();
         if (!detail.empty()) {
@@ -284,56 +379,50 @@ void Connection::readTls() {
         } else {
           finish("peer closed the connection", false);
         }
-        return;
+        return false;
       }
       default:
         finish("TLS error: " + opensslErrors(), false);
-        return;
+        return false;
     }
-  }
-  // Hit the per-event cap. Level-triggered epoll covers bytes still in the socket, but not
-  // plaintext OpenSSL already holds, so come back for that next turn.
-  if (SSL_has_pending(ssl_.get())) {
-    loop_.post([this, guard] {
-      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
-      readTls();
-      if (stillHere(guard)) updateInterest();
-    });
   }
 }
 
-void Connection::handshakeStep() {
+bool Connection::handshakeStep() {
   std::weak_ptr<char> guard = alive_;
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     tls_ = TlsState::Established;
-    handshake_wants_write_ = false;
     log::debug("connection ", peer_.toString(), ": ", SSL_get_version(ssl_.get()),
                " established, SNI '", sniHostname(), "', ALPN '", alpnProtocol(), "'");
     handler_->onTlsEstablished();
-    if (!stillHere(guard) || state_ == State::Closed) return;
-    flushOutput();  // what the handler queued while the handshake ran
-    if (!stillHere(guard)) return;
-    if (state_ == State::Open && !read_paused_) readTls();  // data may follow Finished
-    return;
+    if (!stillHere(guard) || state_ == State::Closed) return false;
+    // Our last flight (client: Finished; server: the session ticket) leaves at the end of the
+    // turn, with what the handler answers to data that came with it.
+    scheduleFlush();
+    return state_ == State::Open;
   }
   int err = SSL_get_error(ssl_.get(), r);
   int saved_errno = errno;
-  handshake_wants_write_ = err == SSL_ERROR_WANT_WRITE;
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+  if (err == SSL_ERROR_WANT_READ) {
+    if (tls_out_offset_ < tls_out_.size()) scheduleFlush();  // our flight
+    return false;
+  }
   std::string detail = opensslErrors();
   if (detail.empty()) {
     detail = (err == SSL_ERROR_SYSCALL && saved_errno != 0) ? std::strerror(saved_errno)
                                                             : "connection closed";
   }
+  writeRaw(tls_out_, tls_out_offset_);  // best effort: the alert that tells the peer why
   finish("TLS handshake failed: " + detail, false);
+  return false;
 }
 
 // ---- output ----
 
 size_t Connection::pendingOutputBytes() const {
-  return (pre_tls_out_.size() - pre_tls_offset_) + (out_.size() - out_offset_);
+  return (out_.size() - out_offset_) + (tls_out_.size() - tls_out_offset_);
 }
 
 void Connection::send(std::string_view data) {
@@ -364,34 +453,27 @@ void Connection::scheduleFlush() {
 
 void Connection::flushOutput() {
   if (state_ == State::Closed || state_ == State::Idle) return;
-  if (pre_tls_offset_ < pre_tls_out_.size()) {
-    if (writeRaw(pre_tls_out_, pre_tls_offset_) != WriteResult::Done) {
-      updateInterest();
+  if (tls_ == TlsState::None) {
+    if (out_offset_ < out_.size() && writeRaw(out_, out_offset_) == WriteResult::Failed) return;
+  } else {
+    // Handshaking: application data waits; what the handshake wrote goes out.
+    if (tls_ == TlsState::Established && out_offset_ < out_.size() &&
+        writeTls() == WriteResult::Failed) {
+      return;
+    }
+    if (state_ == State::Closing && tls_ == TlsState::Established && !close_notify_sent_ &&
+        out_offset_ == out_.size()) {
+      close_notify_sent_ = true;
+      ERR_clear_error();
+      SSL_shutdown(ssl_.get());  // close_notify, behind the last data; we do not wait for theirs
+      ERR_clear_error();
+    }
+    if (tls_out_offset_ < tls_out_.size() &&
+        writeRaw(tls_out_, tls_out_offset_) == WriteResult::Failed) {
       return;
     }
   }
-  if (client_hello_pending_ && tls_ == TlsState::Handshaking) {
-    client_hello_pending_ = false;
-    std::weak_ptr<char> guard = alive_;
-    handshakeStep();
-    if (stillHere(guard) && state_ != State::Closed) updateInterest();
-    return;  // what is queued goes out once the handshake completes
-  }
-  if (out_offset_ < out_.size()) {
-    WriteResult r = WriteResult::Done;
-    if (tls_ == TlsState::None) {
-      r = writeRaw(out_, out_offset_);
-    } else if (tls_ == TlsState::Established) {
-      r = writeTls();
-    }  // Handshaking: the data waits for the handshake
-    if (r == WriteResult::Failed) return;
-  }
   if (state_ == State::Closing && pendingOutputBytes() == 0) {
-    if (tls_ == TlsState::Established) {
-      ERR_clear_error();
-      SSL_shutdown(ssl_.get());  // best effort close_notify; we do not wait for the peer's
-      ERR_clear_error();
-    }
     ::shutdown(fd_.get(), SHUT_WR);
     finish("closed", true);
     return;
@@ -413,7 +495,7 @@ Connection::WriteResult Connection::writeRaw(std::string& buffer, size_t& offset
     ssize_t n = ::send(fd_.get(), buffer.data() + offset, buffer.size() - offset, MSG_NOSIGNAL);
     if (n >= 0) {
       ++stats_.writes;
-      stats_.bytes_out += static_cast<uint64_t>(n);
+      if (tls_ == TlsState::None) stats_.bytes_out += static_cast<uint64_t>(n);
       offset += static_cast<size_t>(n);
       continue;
     }
@@ -434,27 +516,20 @@ Connection::WriteResult Connection::writeRaw(std::string& buffer, size_t& offset
   return WriteResult::Done;
 }
 
+// Encrypts out_ into tls_out_ (our BIO takes every record), for writeRaw to send.
 Connection::WriteResult Connection::writeTls() {
   while (out_offset_ < out_.size()) {
     ERR_clear_error();
     size_t len = std::min<size_t>(out_.size() - out_offset_, INT_MAX);
     int n = SSL_write(ssl_.get(), out_.data() + out_offset_, static_cast<int>(len));
     if (n > 0) {
-      ++stats_.writes;
       stats_.bytes_out += static_cast<uint64_t>(n);
       out_offset_ += static_cast<size_t>(n);
       continue;
     }
-    int err = SSL_get_error(ssl_.get(), n);
+    // Our BIO takes every record, and without renegotiation (TLS 1.3, or 1.2 with
+    // SSL_OP_NO_RENEGOTIATION) SSL_write never waits for input: any failure is final.
     int saved_errno = errno;
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-      // Retried later with the same bytes first (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets
-      // the buffer move when we drop the written prefix or append).
-      (err == SSL_ERROR_WANT_WRITE ? write_blocked_ : write_wants_read_) = true;
-      out_.erase(0, out_offset_);
-      out_offset_ = 0;
-      return WriteResult::Blocked;
-    }
     std::string detail = opensslErrors();
     if (detail.empty()) detail = std::strerror(saved_errno != 0 ? saved_errno : EIO);
     finish("TLS write failed: " + detail, false);
@@ -463,7 +538,6 @@ Connection::WriteResult Connection::writeTls() {
   out_.clear();
   out_offset_ = 0;
   releaseIfLarge(out_);
-  write_blocked_ = false;
   return WriteResult::Done;
 }
 
@@ -506,8 +580,10 @@ void Connection::finish(std::string reason, bool graceful) {
   }
   linger_ = graceful;
   std::string().swap(out_);
-  std::string().swap(pre_tls_out_);
-  out_offset_ = pre_tls_offset_ = 0;
+  std::string().swap(tls_out_);
+  std::string().swap(tls_in_);
+  tls_feed_ = {};
+  out_offset_ = tls_out_offset_ = 0;
   std::weak_ptr<char> guard = alive_;
   // Deferred so onClosed never runs inside a call the handler made (send, close, ...).
   loop_.atEndOfTurn([this, guard, reason = std::move(reason)] {
@@ -520,10 +596,11 @@ void Connection::releaseIdleBuffers() {
     std::string().swap(out_);
     out_offset_ = 0;
   }
-  if (pre_tls_offset_ >= pre_tls_out_.size()) {
-    std::string().swap(pre_tls_out_);
-    pre_tls_offset_ = 0;
+  if (tls_out_offset_ >= tls_out_.size()) {
+    std::string().swap(tls_out_);
+    tls_out_offset_ = 0;
   }
+  if (tls_in_.empty()) std::string().swap(tls_in_);
 }
 
 void Connection::setReadPaused(bool paused) {
@@ -535,8 +612,12 @@ void Connection::setReadPaused(bool paused) {
 }
 
 void Connection::deliverPendingTls() {
-  // Plaintext OpenSSL already decrypted does not make the socket readable: deliver it.
-  if (readingStopped() || tls_ != TlsState::Established || !SSL_has_pending(ssl_.get())) return;
+  // Plaintext OpenSSL already decrypted, and records we read, do not make the socket
+  // readable: deliver them.
+  if (readingStopped() || tls_ != TlsState::Established ||
+      (tls_in_.empty() && !SSL_has_pending(ssl_.get()))) {
+    return;
+  }
   std::weak_ptr<char> guard = alive_;
   loop_.atEndOfTurn([this, guard] {
     if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;

@@ -19,6 +19,9 @@ namespace parley::net {
 // Output is coalesced: send() appends to a buffer that is written once at the end of the loop
 // turn (or at once when it passes 64 KiB), so many stanzas go out in one write()/SSL_write.
 // Input is read into one 16 KiB buffer per loop thread, so idle connections stay small.
+// With TLS the connection still does the socket I/O itself (OpenSSL reads and writes through a
+// BIO over our buffers): one read() takes every record that arrived, and the records of a
+// handshake flight, session tickets and application data leave in one write().
 class Connection {
  public:
   class Handler {
@@ -46,7 +49,8 @@ class Connection {
   struct Stats {
     uint64_t bytes_in = 0;   // application bytes handed to onData
     uint64_t bytes_out = 0;  // application bytes accepted by write()/SSL_write
-    uint64_t writes = 0;     // write()/SSL_write calls that carried application data
+    uint64_t reads = 0;      // read() calls that returned bytes
+    uint64_t writes = 0;     // write() calls that sent bytes (TLS records included)
   };
 
   // `fd` must be a connected, nonblocking stream socket. Nothing happens until start() or
@@ -119,16 +123,28 @@ class Connection {
   void onReadable();
   void readPlain();
   void readTls();
-  void handshakeStep();
+  // Runs the handshake, then decrypts, on what tls_feed_ holds; false: stop reading.
+  bool processTlsInput();
+  bool handshakeStep();  // true once the handshake completed (and the stream is still open)
+  bool decryptInput();
+  void keepUnreadTlsInput();
   void flushOutput();
   WriteResult writeRaw(std::string& buffer, size_t& offset);
   WriteResult writeTls();
   void updateInterest();
   bool readingStopped() const { return read_paused_ || output_backlogged_; }
-  // After a pause: OpenSSL may hold decrypted plaintext the socket no longer signals.
+  // After a pause: OpenSSL may hold decrypted plaintext, and tls_in_ records, that the socket
+  // no longer signals.
   void deliverPendingTls();
   void scheduleFlush();
   void finish(std::string reason, bool graceful);
+
+  // The BIO between OpenSSL and our buffers: reads take from tls_feed_, writes append to
+  // tls_out_ and always succeed (tls_out_ is written to the socket like plaintext output).
+  static BIO_METHOD* bioMethod();
+  static int bioRead(BIO* bio, char* out, int len);
+  static int bioWrite(BIO* bio, const char* data, int len);
+  static long bioCtrl(BIO* bio, int cmd, long num, void* ptr);
 
   Loop& loop_;
   Fd fd_;
@@ -138,22 +154,25 @@ class Connection {
 
   State state_ = State::Idle;
   TlsState tls_ = TlsState::None;
-  std::string pre_tls_out_;  // plaintext queued before startServerTls(), written first
-  size_t pre_tls_offset_ = 0;
-  std::string out_;  // application data not yet written
+  std::string out_;  // application data not yet written (with TLS: not yet encrypted)
   size_t out_offset_ = 0;
+  // With TLS, the bytes for the socket: the plaintext queued before TLS started (<proceed/>),
+  // then TLS records.
+  std::string tls_out_;
+  size_t tls_out_offset_ = 0;
+  // Ciphertext OpenSSL reads from: a view of the thread's read buffer or of tls_in_, only
+  // while this connection processes input.
+  std::string_view tls_feed_;
+  std::string tls_in_;  // ciphertext read but not processed (reading stopped midway)
 
   bool registered_ = false;
   uint32_t interest_ = 0;
   bool read_paused_ = false;
   bool output_backlogged_ = false;  // past kOutputHighWater: not reading until it drains
   bool flush_scheduled_ = false;
-  bool write_blocked_ = false;  // the socket (or SSL) said "try again when writable"
-  bool handshake_wants_write_ = false;
-  bool client_hello_pending_ = false;  // startClientTls(): the handshake waits for our plaintext
-  bool read_wants_write_ = false;      // SSL_read needs the socket writable
-  bool write_wants_read_ = false;      // SSL_write needs the socket readable
-  bool linger_ = false;                // closed gracefully: drain input before close(2)
+  bool write_blocked_ = false;  // the socket said "try again when writable"
+  bool close_notify_sent_ = false;
+  bool linger_ = false;  // closed gracefully: drain input before close(2)
   Loop::TimerId close_timer_ = 0;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
   Stats stats_;

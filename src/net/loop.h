@@ -26,7 +26,8 @@ namespace parley::net {
 // still runs in the same turn).
 //
 // Constructing the first Loop ignores SIGPIPE process-wide: a peer that vanishes must make
-// write() fail with EPIPE, not kill the server (OpenSSL writes through plain write()).
+// write() fail with EPIPE, not kill the server (Connection sends with MSG_NOSIGNAL; pipes
+// and other writers do not).
 class Loop {
  public:
   using TimerId = uint64_t;  // never 0, so 0 can mean "no timer"

@@ -174,6 +174,11 @@ Result<SslCtxPtr> TlsServerContext::newCtx() {
   SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   static const unsigned char kSessionContext[] = "parley";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
+  // TLS 1.3 sends session tickets after the handshake, two by default, for clients that open
+  // parallel connections later. Ours hold one stream (or one page) per account and use a ticket
+  // once (RFC 8446 §C.4), getting a new one with each resumption: one is enough, and each costs
+  // the handshake an encoded, encrypted and MACed session.
+  SSL_CTX_set_num_tickets(ctx.get(), 1);
   if (client_certs_ == ClientCertificates::Request) {
     // SNI may switch the SSL to another of our contexts: each one asks the same.
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, &acceptAnyCertificate);

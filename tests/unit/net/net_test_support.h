@@ -135,6 +135,24 @@ class TlsTestClient {
     }
     return true;
   }
+  // Each piece in a TLS record of its own, and all the records in one write(): they reach
+  // the server together.
+  bool writeRecordsAtOnce(int fd, const std::vector<std::string>& pieces) {
+    BIO* socket_bio = SSL_get_wbio(ssl_);
+    BIO_up_ref(socket_bio);
+    BIO* memory = BIO_new(BIO_s_mem());
+    SSL_set0_wbio(ssl_, memory);
+    bool ok = true;
+    for (const auto& piece : pieces) {
+      ok = ok && SSL_write(ssl_, piece.data(), static_cast<int>(piece.size())) ==
+                     static_cast<int>(piece.size());
+    }
+    char* data = nullptr;
+    long len = BIO_get_mem_data(memory, &data);
+    std::string records(data, static_cast<size_t>(len));
+    SSL_set0_wbio(ssl_, socket_bio);  // frees the memory BIO
+    return ok && writeAll(fd, records);
+  }
   std::string read(size_t count) {
     std::string out;
     char buf[16384];

@@ -36,10 +36,13 @@ struct TlsSession final : Connection::Handler {
       conn->startServerTls(ctx);
       return;
     }
+    ++data_calls;
+    if (data_calls == 1) reads_at_first_data = conn->stats().reads;
     conn->send(bytes);  // echo
   }
   void onTlsEstablished() override {
     established = true;
+    reads_at_established = conn->stats().reads;
     sni = conn->sniHostname();
     alpn = conn->alpnProtocol();
     version = conn->tlsVersion();
@@ -58,6 +61,8 @@ struct TlsSession final : Connection::Handler {
   std::string sni, alpn, version, closed_reason;
   std::optional<std::string> exporter, end_point, unique;
   std::function<void()> on_closed;
+  int data_calls = 0;
+  uint64_t reads_at_established = 0, reads_at_first_data = 0;
 };
 
 // A loop with a listener whose sessions speak TLS; runs until `expected` sessions closed.
@@ -334,6 +339,38 @@ TEST_CASE("TLS: large transfers survive partial writes", "[net][tls]") {
   client.join();
   CHECK(echoed.size() == payload.size());
   CHECK(echoed == payload);
+}
+
+TEST_CASE("TLS: records that arrive together take one read() and one onData", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::vector<std::string> stanzas;
+  std::string all;
+  for (int i = 0; i < 50; ++i) {
+    stanzas.push_back("<message id='" + std::to_string(i) +
+                      "'><body>hi \xF0\x9F\x98\x80</body></message>");
+    all += stanzas.back();
+  }
+  std::string echoed;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    if (fd < 0) return;  // no Catch macros off the main thread
+    test::TlsTestClient c("", "a.example", {});
+    if (c.handshake(fd) && c.writeRecordsAtOnce(fd, stanzas)) {
+      echoed = c.read(all.size());
+      c.shutdown();
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  auto& s = *server.sessions[0];
+  CHECK(echoed == all);
+  CHECK(s.data_calls == 1);  // fifty records, decrypted into one piece
+  // The client's Finished may come in the same read() as the records, or just before them.
+  CHECK(s.reads_at_first_data - s.reads_at_established <= 1);
+  CHECK(s.closed_reason == "peer closed the TLS stream");
 }
 
 TEST_CASE("TLS: a client that is not speaking TLS fails the handshake", "[net][tls]") {

@@ -289,13 +289,29 @@ int runChat(const Options& options, std::vector<Child>& children, ServerProbe& p
   if (!options.sweep) {
     chatStep(options, children, probe, options.rate, clean);
   } else {
-    // Double the offered rate until the server saturates; the best rate it sustained (not
-    // saturated: 90% delivered, p99 under a second) counts.
+    // Double the offered rate until the server saturates, then halve the interval between the
+    // last rate it sustained and the first it did not, twice (to within 1.25x instead of 2x).
+    // The best rate sustained (not saturated: 90% delivered, p99 under a second) counts.
     double best = 0;
+    uint64_t good = 0, bad = 0;
     for (uint64_t rate = options.rate; rate <= options.max_rate; rate *= 2) {
       double delivered = chatStep(options, children, probe, rate, clean);
-      if (delivered < 0) break;
+      if (delivered < 0) {
+        bad = rate;
+        break;
+      }
+      good = rate;
       best = std::max(best, delivered);
+    }
+    for (int i = 0; i < 2 && bad != 0 && good != 0 && bad - good > 1; ++i) {
+      uint64_t rate = good + (bad - good) / 2;
+      double delivered = chatStep(options, children, probe, rate, clean);
+      if (delivered < 0) {
+        bad = rate;
+      } else {
+        good = rate;
+        best = std::max(best, delivered);
+      }
     }
     std::ostringstream extra;
     extra.precision(1);

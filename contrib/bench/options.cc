@@ -25,7 +25,8 @@ options:
   --processes N         worker processes [one per 2000 users]
   --window N            logins in flight per process [50]
   --rate R              chat: messages per second offered, all users together [1000]
-  --sweep               chat: double the rate from --rate until saturation (or --max-rate)
+  --sweep               chat: double the rate from --rate until saturation (or --max-rate),
+                        then bisect twice between the last good and the first saturated rate
   --duration S          seconds measured (per sweep step); idle: seconds the sessions
                         stay quiet before the server's RSS is read [10]
   --sources A-B         source addresses, e.g. 127.0.0.2-127.0.0.254 [the kernel's choice]

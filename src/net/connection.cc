@@ -509,9 +509,15 @@ Connection::WriteResult Connection::writeRaw(std::string& buffer, size_t& offset
     finish(std::string("write failed: ") + std::strerror(errno), false);
     return WriteResult::Failed;
   }
-  buffer.clear();
   offset = 0;
-  releaseIfLarge(buffer);
+  if (&buffer == &tls_out_) {
+    // Records are written as soon as they are made: keeping this buffer's capacity would cost
+    // every TLS session a few KiB for nothing (and leave holes in the heap once freed).
+    std::string().swap(buffer);
+  } else {
+    buffer.clear();
+    releaseIfLarge(buffer);
+  }
   write_blocked_ = false;
   return WriteResult::Done;
 }

@@ -287,12 +287,15 @@ void Connection::readTls() {
   std::weak_ptr<char> guard = alive_;
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     bool drained = false;
-    if (!tls_in_.empty()) {
+    bool from_leftover = !tls_in_.empty();
+    if (from_leftover) {
       tls_feed_ = tls_in_;  // left over from last time: before anything newer
     } else {
       char* buffer = readBuffer();
       ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
       if (n == 0) {
+        // A peer that closes TCP without close_notify is normal for XMPP; the XML stream has
+        // its own end (</stream:stream>), so truncation is detected there.
         finish("peer closed the connection", false);
         return;
       }
@@ -308,12 +311,12 @@ void Connection::readTls() {
     }
     bool go_on = processTlsInput();
     if (!stillHere(guard)) return;
-    keepUnreadTlsInput();
+    keepUnreadTlsInput(from_leftover);
     if (!go_on || state_ != State::Open || drained) return;
   }
   // Hit the per-event cap. Level-triggered epoll covers bytes still in the socket, but not
   // what we or OpenSSL already hold, so come back for that next turn.
-  if (!tls_in_.empty() || SSL_has_pending(ssl_.get())) {
+  if (holdsTlsInput()) {
     loop_.post([this, guard] {
       if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
       readTls();
@@ -332,13 +335,12 @@ bool Connection::processTlsInput() {
 }
 
 // Unread input outlives this turn only in tls_in_ (the read buffer is the thread's).
-void Connection::keepUnreadTlsInput() {
+void Connection::keepUnreadTlsInput(bool from_leftover) {
   if (tls_feed_.empty() || state_ == State::Closed) {
     tls_in_.clear();
     releaseIfLarge(tls_in_);
-  } else if (!tls_in_.empty() && tls_feed_.data() >= tls_in_.data() &&
-             tls_feed_.data() < tls_in_.data() + tls_in_.size()) {
-    tls_in_.erase(0, static_cast<size_t>(tls_feed_.data() - tls_in_.data()));
+  } else if (from_leftover) {
+    tls_in_.erase(0, tls_in_.size() - tls_feed_.size());
   } else {
     tls_in_.assign(tls_feed_);
   }
@@ -414,7 +416,7 @@ bool Connection::handshakeStep() {
     detail = (err == SSL_ERROR_SYSCALL && saved_errno != 0) ? std::strerror(saved_errno)
                                                             : "connection closed";
   }
-  writeRaw(tls_out_, tls_out_offset_);  // best effort: the alert that tells the peer why
+  writeSocket();  // best effort: the alert that tells the peer why
   finish("TLS handshake failed: " + detail, false);
   return false;
 }
@@ -454,7 +456,7 @@ void Connection::scheduleFlush() {
 void Connection::flushOutput() {
   if (state_ == State::Closed || state_ == State::Idle) return;
   if (tls_ == TlsState::None) {
-    if (out_offset_ < out_.size() && writeRaw(out_, out_offset_) == WriteResult::Failed) return;
+    if (out_offset_ < out_.size() && writeSocket() == WriteResult::Failed) return;
   } else {
     // Handshaking: application data waits; what the handshake wrote goes out.
     if (tls_ == TlsState::Established && out_offset_ < out_.size() &&
@@ -468,10 +470,7 @@ void Connection::flushOutput() {
       SSL_shutdown(ssl_.get());  // close_notify, behind the last data; we do not wait for theirs
       ERR_clear_error();
     }
-    if (tls_out_offset_ < tls_out_.size() &&
-        writeRaw(tls_out_, tls_out_offset_) == WriteResult::Failed) {
-      return;
-    }
+    if (tls_out_offset_ < tls_out_.size() && writeSocket() == WriteResult::Failed) return;
   }
   if (state_ == State::Closing && pendingOutputBytes() == 0) {
     ::shutdown(fd_.get(), SHUT_WR);
@@ -490,12 +489,16 @@ void Connection::flushOutput() {
   }
 }
 
-Connection::WriteResult Connection::writeRaw(std::string& buffer, size_t& offset) {
+// Writes what is queued for the socket: out_ in plaintext, tls_out_ once TLS started.
+Connection::WriteResult Connection::writeSocket() {
+  bool plain = tls_ == TlsState::None;
+  std::string& buffer = plain ? out_ : tls_out_;
+  size_t& offset = plain ? out_offset_ : tls_out_offset_;
   while (offset < buffer.size()) {
     ssize_t n = ::send(fd_.get(), buffer.data() + offset, buffer.size() - offset, MSG_NOSIGNAL);
     if (n >= 0) {
       ++stats_.writes;
-      if (tls_ == TlsState::None) stats_.bytes_out += static_cast<uint64_t>(n);
+      if (plain) stats_.bytes_out += static_cast<uint64_t>(n);
       offset += static_cast<size_t>(n);
       continue;
     }
@@ -510,19 +513,19 @@ Connection::WriteResult Connection::writeRaw(std::string& buffer, size_t& offset
     return WriteResult::Failed;
   }
   offset = 0;
-  if (&buffer == &tls_out_) {
+  if (plain) {
+    buffer.clear();
+    releaseIfLarge(buffer);
+  } else {
     // Records are written as soon as they are made: keeping this buffer's capacity would cost
     // every TLS session a few KiB for nothing (and leave holes in the heap once freed).
     std::string().swap(buffer);
-  } else {
-    buffer.clear();
-    releaseIfLarge(buffer);
   }
   write_blocked_ = false;
   return WriteResult::Done;
 }
 
-// Encrypts out_ into tls_out_ (our BIO takes every record), for writeRaw to send.
+// Encrypts out_ into tls_out_ (our BIO takes every record), for writeSocket to send.
 Connection::WriteResult Connection::writeTls() {
   while (out_offset_ < out_.size()) {
     ERR_clear_error();
@@ -602,10 +605,7 @@ void Connection::releaseIdleBuffers() {
     std::string().swap(out_);
     out_offset_ = 0;
   }
-  if (tls_out_offset_ >= tls_out_.size()) {
-    std::string().swap(tls_out_);
-    tls_out_offset_ = 0;
-  }
+  // tls_out_ is freed whenever it has been written.
   if (tls_in_.empty()) std::string().swap(tls_in_);
 }
 
@@ -617,13 +617,14 @@ void Connection::setReadPaused(bool paused) {
   if (!paused) deliverPendingTls();
 }
 
+bool Connection::holdsTlsInput() const {
+  return !tls_in_.empty() || SSL_has_pending(ssl_.get()) == 1;
+}
+
 void Connection::deliverPendingTls() {
   // Plaintext OpenSSL already decrypted, and records we read, do not make the socket
   // readable: deliver them.
-  if (readingStopped() || tls_ != TlsState::Established ||
-      (tls_in_.empty() && !SSL_has_pending(ssl_.get()))) {
-    return;
-  }
+  if (readingStopped() || tls_ != TlsState::Established || !holdsTlsInput()) return;
   std::weak_ptr<char> guard = alive_;
   loop_.atEndOfTurn([this, guard] {
     if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;

@@ -127,15 +127,16 @@ class Connection {
   bool processTlsInput();
   bool handshakeStep();  // true once the handshake completed (and the stream is still open)
   bool decryptInput();
-  void keepUnreadTlsInput();
+  void keepUnreadTlsInput(bool from_leftover);  // the feed came from tls_in_
   void flushOutput();
-  WriteResult writeRaw(std::string& buffer, size_t& offset);
+  WriteResult writeSocket();
   WriteResult writeTls();
   void updateInterest();
   bool readingStopped() const { return read_paused_ || output_backlogged_; }
   // After a pause: OpenSSL may hold decrypted plaintext, and tls_in_ records, that the socket
   // no longer signals.
   void deliverPendingTls();
+  bool holdsTlsInput() const;  // tls_in_ records, or OpenSSL's unread plaintext
   void scheduleFlush();
   void finish(std::string reason, bool graceful);
 

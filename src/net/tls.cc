@@ -91,18 +91,15 @@ std::string alpnWire(const std::vector<std::string>& protocols) {
   return wire;
 }
 
-// The settings every context shares: TLS 1.2 at least, buffers released when idle, writes
-// that may move, no compression or renegotiation.
+// The settings every context shares: TLS 1.2 at least, buffers released when idle, no
+// compression or renegotiation. (net::Connection feeds OpenSSL through its own BIO: writes
+// never block and the end of the socket is seen by the connection, not by OpenSSL.)
 Result<void> applyCommonSettings(SSL_CTX* ctx) {
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
     return fail("TLS minimum version: ", opensslErrors());
   }
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  // A peer that closes TCP without close_notify is normal for XMPP; the XML stream has its
-  // own end (</stream:stream>), so truncation is detected there.
-  SSL_CTX_set_options(
-      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   return {};
 }
 

@@ -23,6 +23,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr size_t kReadBufferSize = 16 * 1024;  // one TLS record's worth of plaintext
+// A TLS 1.3 record decrypts to its content, its content type and padding: one byte more.
+constexpr size_t kPlaintextBufferSize = Tls13Records::kMaxInnerPlaintext;
 constexpr size_t kFlushThreshold = 64 * 1024;  // past this, send() writes at once
 constexpr size_t kKeepCapacity = 4 * 1024;     // an emptied buffer larger than this is freed
 constexpr int kMaxReadsPerEvent = 8;           // then other connections get their turn
@@ -36,7 +38,7 @@ char* readBuffer() {
   return buffer.data();
 }
 char* plaintextBuffer() {
-  thread_local std::array<char, kReadBufferSize> buffer;
+  thread_local std::array<char, kPlaintextBufferSize> buffer;
   return buffer.data();
 }
 
@@ -85,7 +87,63 @@ std::string lowercase(const char* text) {
   return out;
 }
 
+std::string sniOf(SSL* ssl) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  return name != nullptr ? lowercase(name) : std::string();
+}
+
+std::string alpnOf(SSL* ssl) {
+  const unsigned char* data = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl, &data, &len);
+  return data != nullptr ? std::string(reinterpret_cast<const char*>(data), len) : std::string();
+}
+
+std::optional<std::string> channelBindingOf(SSL* ssl, std::string_view type) {
+  if (type == "tls-exporter") {
+    // RFC 9266 §3 / RFC 7627 §5.4: without EMS, TLS 1.2 exporters are not safe to bind to.
+    if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1) return std::nullopt;
+    static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+    std::string out(32, '\0');
+    // An empty context, not "no context": they differ in TLS 1.2 (RFC 5705).
+    if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                                   kLabel, sizeof kLabel - 1, nullptr, 0, 1) != 1) {
+      ERR_clear_error();
+      return std::nullopt;
+    }
+    return out;
+  }
+  if (type == "tls-server-end-point") {
+    X509* cert = SSL_get_certificate(ssl);
+    if (cert == nullptr) return std::nullopt;
+    int md_nid = NID_undef;
+    int pkey_nid = NID_undef;
+    if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pkey_nid) != 1) {
+      md_nid = NID_undef;
+    }
+    const EVP_MD* md = nullptr;
+    if (md_nid != NID_undef && md_nid != NID_md5 && md_nid != NID_sha1) {
+      md = EVP_get_digestbynid(md_nid);
+    }
+    if (md == nullptr) md = EVP_sha256();  // RFC 5929 §4.1; also signatures with no hash
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(cert, md, digest, &len) != 1) {
+      ERR_clear_error();
+      return std::nullopt;
+    }
+    return std::string(reinterpret_cast<const char*>(digest), len);
+  }
+  return std::nullopt;  // "tls-unique" and anything else
+}
+
 }  // namespace
+
+struct Connection::LeanTls {
+  std::unique_ptr<Tls13Records> records;
+  std::string sni, alpn;
+  std::optional<std::string> exporter, end_point;  // the channel bindings, made at the handoff
+};
 
 Connection::Connection(Loop& loop, Fd fd, SocketAddress peer, Handler& handler)
     : loop_(loop), fd_(std::move(fd)), peer_(peer), handler_(&handler) {}
@@ -114,7 +172,7 @@ void Connection::startClientTls(SSL_CTX* ctx, const std::string& server_name) {
 }
 
 void Connection::startTls(SSL_CTX* ctx, bool as_client, const std::string& server_name) {
-  PARLEY_CHECK(ssl_ == nullptr);
+  PARLEY_CHECK(tls_ == TlsState::None);
   if (state_ == State::Closing || state_ == State::Closed) return;
   ERR_clear_error();
   ssl_.reset(SSL_new(ctx));
@@ -139,6 +197,7 @@ void Connection::startTls(SSL_CTX* ctx, bool as_client, const std::string& serve
     SSL_set_connect_state(ssl_.get());
   } else {
     SSL_set_accept_state(ssl_.get());
+    handoff_ = std::make_unique<Tls13Handoff>(ssl_.get());
   }
   // STARTTLS: <proceed/> (and anything else queued) goes out in plaintext before the handshake.
   if (out_offset_ < out_.size()) tls_out_.append(out_, out_offset_);
@@ -281,14 +340,15 @@ void Connection::readPlain() {
   }
 }
 
-// Reads what the socket holds once, then lets OpenSSL take every record in it; a record cut
-// off at the end stays in OpenSSL's buffer until the rest arrives.
+// Reads what the socket holds once, then lets OpenSSL (or Tls13Records) take every record in
+// it; a record cut off at the end stays in OpenSSL's buffer (or in tls_in_) until the rest
+// arrives.
 void Connection::readTls() {
   std::weak_ptr<char> guard = alive_;
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     bool drained = false;
     bool from_leftover = !tls_in_.empty();
-    if (from_leftover) {
+    if (from_leftover && !holdsOnlyPartOfARecord()) {
       tls_feed_ = tls_in_;  // left over from last time: before anything newer
     } else {
       char* buffer = readBuffer();
@@ -307,6 +367,10 @@ void Connection::readTls() {
       }
       ++stats_.reads;
       tls_feed_ = std::string_view(buffer, static_cast<size_t>(n));
+      if (from_leftover) {  // the rest of a record we hold the start of
+        tls_in_.append(tls_feed_);
+        tls_feed_ = tls_in_;
+      }
       drained = static_cast<size_t>(n) < kReadBufferSize;  // epoll reports more
     }
     bool go_on = processTlsInput();
@@ -347,9 +411,26 @@ void Connection::keepUnreadTlsInput(bool from_leftover) {
   tls_feed_ = {};
 }
 
+// Right after the handshake, OpenSSL has read nothing beyond the client's Finished and written
+// nothing but its flight and the session ticket: the records from here on are all ours.
+void Connection::handOffTls() {
+  if (!handoff_) return;
+  auto records = handoff_->take(ssl_.get());
+  handoff_.reset();
+  if (!records) return;
+  lean_ = std::make_unique<LeanTls>();
+  lean_->records = std::move(records);
+  lean_->sni = sniOf(ssl_.get());
+  lean_->alpn = alpnOf(ssl_.get());
+  lean_->exporter = channelBindingOf(ssl_.get(), "tls-exporter");
+  lean_->end_point = channelBindingOf(ssl_.get(), "tls-server-end-point");
+  ssl_.reset();
+}
+
 // Decrypts every complete record in the feed, handing the plaintext over in pieces as large
 // as the buffer: many small stanzas that arrived together reach the parser in one call.
 bool Connection::decryptInput() {
+  if (lean_) return openRecords();
   std::weak_ptr<char> guard = alive_;
   char* buffer = plaintextBuffer();
   size_t used = 0;
@@ -390,14 +471,68 @@ bool Connection::decryptInput() {
   }
 }
 
+// decryptInput with Tls13Records: the same batching, and a record cut off at the end stays in
+// the feed (then in tls_in_) until the rest arrives.
+bool Connection::openRecords() {
+  std::weak_ptr<char> guard = alive_;
+  char* buffer = plaintextBuffer();
+  size_t used = 0;
+  auto deliver = [&] {
+    if (used == 0) return true;
+    stats_.bytes_in += used;
+    handler_->onData(std::string_view(buffer, used));
+    used = 0;
+    return stillHere(guard) && state_ == State::Open && !readingStopped();
+  };
+  for (;;) {
+    size_t size = Tls13Records::recordSize(tls_feed_);
+    if (size >
+        Tls13Records::kHeaderSize + Tls13Records::kMaxInnerPlaintext + Tls13Records::kTagSize) {
+      failTls({Tls13Records::kRecordOverflow, "record of " + std::to_string(size) + " bytes"});
+      return false;
+    }
+    if (size == 0 || size > tls_feed_.size()) return deliver();
+    if (size - Tls13Records::kHeaderSize > kPlaintextBufferSize - used && !deliver()) {
+      return false;
+    }
+    auto opened = lean_->records->open(tls_feed_.substr(0, size), buffer + used, tls_out_);
+    tls_feed_.remove_prefix(size);
+    if (!opened) {
+      if (!deliver()) return false;  // what came before the bad record is good
+      failTls(opened.error());
+      return false;
+    }
+    switch (opened->content) {
+      case Tls13Records::Content::Data:
+        used += opened->size;
+        break;
+      case Tls13Records::Content::Control:  // a KeyUpdate answered into tls_out_, or nothing
+        break;
+      case Tls13Records::Content::CloseNotify:
+        if (deliver()) finish("peer closed the TLS stream", false);
+        return false;
+    }
+  }
+}
+
+// Tells the peer why (best effort) and closes.
+void Connection::failTls(const Tls13Records::Failure& failure) {
+  if (failure.alert != Tls13Records::kNoAlert) {
+    lean_->records->sealAlert(failure.alert, tls_out_);
+    writeSocket();
+  }
+  finish("TLS error: " + failure.message, false);
+}
+
 bool Connection::handshakeStep() {
   std::weak_ptr<char> guard = alive_;
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     tls_ = TlsState::Established;
-    log::debug("connection ", peer_.toString(), ": ", SSL_get_version(ssl_.get()),
-               " established, SNI '", sniHostname(), "', ALPN '", alpnProtocol(), "'");
+    handOffTls();
+    log::debug("connection ", peer_.toString(), ": ", tlsVersion(), " established, SNI '",
+               sniHostname(), "', ALPN '", alpnProtocol(), "'", lean_ ? ", records ours" : "");
     handler_->onTlsEstablished();
     if (!stillHere(guard) || state_ == State::Closed) return false;
     // Our last flight (client: Finished; server: the session ticket) leaves at the end of the
@@ -466,9 +601,14 @@ void Connection::flushOutput() {
     if (state_ == State::Closing && tls_ == TlsState::Established && !close_notify_sent_ &&
         out_offset_ == out_.size()) {
       close_notify_sent_ = true;
-      ERR_clear_error();
-      SSL_shutdown(ssl_.get());  // close_notify, behind the last data; we do not wait for theirs
-      ERR_clear_error();
+      // close_notify, behind the last data; we do not wait for theirs.
+      if (lean_) {
+        lean_->records->sealAlert(Tls13Records::kCloseNotify, tls_out_);
+      } else {
+        ERR_clear_error();
+        SSL_shutdown(ssl_.get());
+        ERR_clear_error();
+      }
     }
     if (tls_out_offset_ < tls_out_.size() && writeSocket() == WriteResult::Failed) return;
   }
@@ -527,6 +667,15 @@ Connection::WriteResult Connection::writeSocket() {
 
 // Encrypts out_ into tls_out_ (our BIO takes every record), for writeSocket to send.
 Connection::WriteResult Connection::writeTls() {
+  if (lean_ && out_offset_ < out_.size()) {
+    auto sealed = lean_->records->seal(std::string_view(out_).substr(out_offset_), tls_out_);
+    if (!sealed) {
+      finish("TLS write failed: " + sealed.error().message, false);
+      return WriteResult::Failed;
+    }
+    stats_.bytes_out += out_.size() - out_offset_;
+    out_offset_ = out_.size();
+  }
   while (out_offset_ < out_.size()) {
     ERR_clear_error();
     size_t len = std::min<size_t>(out_.size() - out_offset_, INT_MAX);
@@ -607,6 +756,7 @@ void Connection::releaseIdleBuffers() {
   }
   // tls_out_ is freed whenever it has been written.
   if (tls_in_.empty()) std::string().swap(tls_in_);
+  if (lean_) lean_->records->releaseIdle();
 }
 
 void Connection::setReadPaused(bool paused) {
@@ -618,7 +768,15 @@ void Connection::setReadPaused(bool paused) {
 }
 
 bool Connection::holdsTlsInput() const {
-  return !tls_in_.empty() || SSL_has_pending(ssl_.get()) == 1;
+  return (!tls_in_.empty() && !holdsOnlyPartOfARecord()) ||
+         (ssl_ && SSL_has_pending(ssl_.get()) == 1);
+}
+
+// Without an SSL, a record cut off at the end waits in tls_in_: only the socket can add to it.
+bool Connection::holdsOnlyPartOfARecord() const {
+  if (!lean_) return false;
+  size_t size = Tls13Records::recordSize(tls_in_);
+  return size == 0 || size > tls_in_.size();
 }
 
 void Connection::deliverPendingTls() {
@@ -636,66 +794,32 @@ void Connection::deliverPendingTls() {
 // ---- TLS details ----
 
 std::string Connection::sniHostname() const {
-  if (!ssl_) return {};
-  const char* name = SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name);
-  return name != nullptr ? lowercase(name) : std::string();
+  if (lean_) return lean_->sni;
+  return ssl_ ? sniOf(ssl_.get()) : std::string();
 }
 
 std::string Connection::alpnProtocol() const {
-  if (!ssl_) return {};
-  const unsigned char* data = nullptr;
-  unsigned int len = 0;
-  SSL_get0_alpn_selected(ssl_.get(), &data, &len);
-  return data != nullptr ? std::string(reinterpret_cast<const char*>(data), len) : std::string();
+  if (lean_) return lean_->alpn;
+  return ssl_ ? alpnOf(ssl_.get()) : std::string();
 }
 
 std::string Connection::tlsVersion() const {
-  return tls_ == TlsState::Established ? SSL_get_version(ssl_.get()) : "";
+  if (tls_ != TlsState::Established) return "";
+  return lean_ ? "TLSv1.3" : SSL_get_version(ssl_.get());
 }
 
 std::optional<std::string> Connection::channelBinding(std::string_view type) const {
   if (tls_ != TlsState::Established) return std::nullopt;
-  SSL* ssl = ssl_.get();
-  if (type == "tls-exporter") {
-    // RFC 9266 §3 / RFC 7627 §5.4: without EMS, TLS 1.2 exporters are not safe to bind to.
-    if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1) return std::nullopt;
-    static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
-    std::string out(32, '\0');
-    // An empty context, not "no context": they differ in TLS 1.2 (RFC 5705).
-    if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                                   kLabel, sizeof kLabel - 1, nullptr, 0, 1) != 1) {
-      ERR_clear_error();
-      return std::nullopt;
-    }
-    return out;
-  }
-  if (type == "tls-server-end-point") {
-    X509* cert = SSL_get_certificate(ssl);
-    if (cert == nullptr) return std::nullopt;
-    int md_nid = NID_undef;
-    int pkey_nid = NID_undef;
-    if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pkey_nid) != 1) {
-      md_nid = NID_undef;
-    }
-    const EVP_MD* md = nullptr;
-    if (md_nid != NID_undef && md_nid != NID_md5 && md_nid != NID_sha1) {
-      md = EVP_get_digestbynid(md_nid);
-    }
-    if (md == nullptr) md = EVP_sha256();  // RFC 5929 §4.1; also signatures with no hash
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (X509_digest(cert, md, digest, &len) != 1) {
-      ERR_clear_error();
-      return std::nullopt;
-    }
-    return std::string(reinterpret_cast<const char*>(digest), len);
-  }
-  return std::nullopt;  // "tls-unique" and anything else
+  if (!lean_) return channelBindingOf(ssl_.get(), type);
+  if (type == "tls-exporter") return lean_->exporter;
+  if (type == "tls-server-end-point") return lean_->end_point;
+  return std::nullopt;
 }
 
 CertificateChain Connection::peerCertificates() const {
   CertificateChain chain(sk_X509_new_null());
-  if (!chain || tls_ != TlsState::Established) return chain;
+  // A connection without an SSL any more was handed off because the peer sent no certificate.
+  if (!chain || tls_ != TlsState::Established || lean_) return chain;
   X509* leaf = SSL_get0_peer_certificate(ssl_.get());
   if (leaf == nullptr) return chain;
   X509_up_ref(leaf);

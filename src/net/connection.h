@@ -11,6 +11,7 @@
 #include "net/fd.h"
 #include "net/loop.h"
 #include "net/tls.h"
+#include "net/tls13_records.h"
 
 namespace parley::net {
 
@@ -22,6 +23,8 @@ namespace parley::net {
 // With TLS the connection still does the socket I/O itself (OpenSSL reads and writes through a
 // BIO over our buffers): one read() takes every record that arrived, and the records of a
 // handshake flight, session tickets and application data leave in one write().
+// A server connection that negotiated TLS 1.3 frees its SSL object once the handshake is done
+// and protects its records with Tls13Records (keys only: an idle session stays small).
 class Connection {
  public:
   class Handler {
@@ -80,12 +83,14 @@ class Connection {
   // Drops pending output; onClosed fires at the end of the turn.
   void closeNow();
 
-  bool isTls() const { return ssl_ != nullptr; }
+  bool isTls() const { return tls_ != TlsState::None; }
   bool isTlsEstablished() const { return tls_ == TlsState::Established; }
   bool isOpen() const { return state_ == State::Idle || state_ == State::Open; }
   std::string sniHostname() const;   // lowercase, or ""
   std::string alpnProtocol() const;  // "" when none was negotiated
   std::string tlsVersion() const;    // "TLSv1.3", or "" without TLS
+  // Established TLS 1.3 as the server: records go through Tls13Records, OpenSSL's SSL is gone.
+  bool usesOwnTlsRecords() const { return lean_ != nullptr; }
 
   // Channel binding data for SCRAM-*-PLUS, or nullopt if not available:
   // "tls-exporter" (RFC 9266): 32 bytes, label "EXPORTER-Channel-Binding", empty context;
@@ -127,6 +132,9 @@ class Connection {
   bool processTlsInput();
   bool handshakeStep();  // true once the handshake completed (and the stream is still open)
   bool decryptInput();
+  bool openRecords();  // decryptInput once the SSL is gone
+  void handOffTls();   // after the handshake: from OpenSSL to Tls13Records where it can
+  void failTls(const Tls13Records::Failure& failure);
   void keepUnreadTlsInput(bool from_leftover);  // the feed came from tls_in_
   void flushOutput();
   WriteResult writeSocket();
@@ -136,7 +144,8 @@ class Connection {
   // After a pause: OpenSSL may hold decrypted plaintext, and tls_in_ records, that the socket
   // no longer signals.
   void deliverPendingTls();
-  bool holdsTlsInput() const;  // tls_in_ records, or OpenSSL's unread plaintext
+  bool holdsTlsInput() const;           // tls_in_ records, or OpenSSL's unread plaintext
+  bool holdsOnlyPartOfARecord() const;  // tls_in_, once Tls13Records has the connection
   void scheduleFlush();
   void finish(std::string reason, bool graceful);
 
@@ -152,6 +161,10 @@ class Connection {
   SocketAddress peer_;
   Handler* handler_;
   SslPtr ssl_;
+  // What an established TLS 1.3 server connection keeps of its handshake, once ssl_ is freed.
+  struct LeanTls;
+  std::unique_ptr<LeanTls> lean_;
+  std::unique_ptr<Tls13Handoff> handoff_;  // server side, during the handshake
 
   State state_ = State::Idle;
   TlsState tls_ = TlsState::None;
@@ -164,7 +177,9 @@ class Connection {
   // Ciphertext OpenSSL reads from: a view of the thread's read buffer or of tls_in_, only
   // while this connection processes input.
   std::string_view tls_feed_;
-  std::string tls_in_;  // ciphertext read but not processed (reading stopped midway)
+  // Ciphertext read but not processed: reading stopped midway, or (Tls13Records) the start of
+  // a record whose end has not arrived.
+  std::string tls_in_;
 
   bool registered_ = false;
   uint32_t interest_ = 0;

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "net/tls13_records.h"
+
 namespace parley::net {
 namespace {
 
@@ -189,6 +191,8 @@ Result<SslCtxPtr> TlsServerContext::newCtx() {
   SSL_CTX_set_tlsext_servername_callback(ctx.get(), &TlsServerContext::onServerName);
   SSL_CTX_set_tlsext_servername_arg(ctx.get(), this);
   SSL_CTX_set_alpn_select_cb(ctx.get(), &TlsServerContext::onAlpn, this);
+  // Established TLS 1.3 connections hand their records over to Tls13Records (connection.h).
+  Tls13Handoff::enable(ctx.get());
   return ctx;
 }
 

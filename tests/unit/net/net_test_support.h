@@ -153,6 +153,30 @@ class TlsTestClient {
     SSL_set0_wbio(ssl_, socket_bio);  // frees the memory BIO
     return ok && writeAll(fd, records);
   }
+  // Our next record goes out under new keys, and asks the server to move to new keys too.
+  bool requestKeyUpdate() { return SSL_key_update(ssl_, SSL_KEY_UPDATE_REQUESTED) == 1; }
+  // One record of `data` with a byte of its ciphertext changed, straight to the socket.
+  bool writeTampered(int fd, std::string_view data) {
+    BIO* socket_bio = SSL_get_wbio(ssl_);
+    BIO_up_ref(socket_bio);
+    BIO* memory = BIO_new(BIO_s_mem());
+    SSL_set0_wbio(ssl_, memory);
+    bool ok = SSL_write(ssl_, data.data(), static_cast<int>(data.size())) ==
+              static_cast<int>(data.size());
+    char* bytes = nullptr;
+    long len = BIO_get_mem_data(memory, &bytes);
+    std::string record(bytes, static_cast<size_t>(len));
+    SSL_set0_wbio(ssl_, socket_bio);  // frees the memory BIO
+    if (record.size() > 8) record[8] ^= 0x20;
+    return ok && writeAll(fd, record);
+  }
+  // After a failed read: OpenSSL's reason for it (an alert from the server: 1000 + its code).
+  int readFailureReason() {
+    char buf[64];
+    int n = SSL_read(ssl_, buf, sizeof buf);
+    if (n > 0) return 0;
+    return ERR_GET_REASON(ERR_peek_error());
+  }
   std::string read(size_t count) {
     std::string out;
     char buf[16384];

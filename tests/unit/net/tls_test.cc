@@ -38,7 +38,8 @@ struct TlsSession final : Connection::Handler {
     }
     ++data_calls;
     if (data_calls == 1) reads_at_first_data = conn->stats().reads;
-    conn->send(bytes);  // echo
+    conn->send(bytes);                             // echo
+    if (release_idle) conn->releaseIdleBuffers();  // as a quiet c2s session does
   }
   void onTlsEstablished() override {
     established = true;
@@ -62,6 +63,7 @@ struct TlsSession final : Connection::Handler {
   std::optional<std::string> exporter, end_point, unique;
   std::function<void()> on_closed;
   int data_calls = 0;
+  bool release_idle = false;
   uint64_t reads_at_established = 0, reads_at_first_data = 0;
 };
 
@@ -72,6 +74,7 @@ struct TlsServer {
                                  [this, &tls, starttls](Fd fd, const SocketAddress& peer) {
                                    sessions.push_back(std::make_unique<TlsSession>(
                                        loop, std::move(fd), peer, tls.defaultCtx(), starttls));
+                                   sessions.back()->release_idle = release_idle;
                                    sessions.back()->on_closed = [this] {
                                      if (++closed == expected) loop.stop();
                                    };
@@ -90,6 +93,7 @@ struct TlsServer {
   std::vector<std::unique_ptr<TlsSession>> sessions;
   int closed = 0;
   int expected = 1;
+  bool release_idle = false;  // sessions free their idle buffers and cipher state after each echo
 };
 
 struct Certs {
@@ -202,6 +206,8 @@ TEST_CASE("Direct TLS: handshake, echo, ALPN, channel bindings match the client'
   CHECK(s.established);
   CHECK(s.conn->isTlsEstablished());
   CHECK(s.version == "TLSv1.3");
+  CHECK(s.conn->usesOwnTlsRecords());  // OpenSSL's SSL freed after the handshake
+  CHECK(s.conn->tlsVersion() == "TLSv1.3");
   CHECK(s.sni == "a.example");
   CHECK(s.alpn == "xmpp-client");
   CHECK(client_alpn == "xmpp-client");
@@ -236,6 +242,7 @@ TEST_CASE("TLS 1.2 with extended master secret also offers tls-exporter", "[net]
   client.join();
   auto& s = *server.sessions[0];
   CHECK(s.version == "TLSv1.2");
+  CHECK_FALSE(s.conn->usesOwnTlsRecords());  // TLS 1.2 stays with OpenSSL
   REQUIRE(s.exporter);
   CHECK(*s.exporter == client_exporter);
   CHECK(s.alpn.empty());  // client sent no ALPN: accepted anyway
@@ -371,6 +378,66 @@ TEST_CASE("TLS: records that arrive together take one read() and one onData", "[
   // The client's Finished may come in the same read() as the records, or just before them.
   CHECK(s.reads_at_first_data - s.reads_at_established <= 1);
   CHECK(s.closed_reason == "peer closed the TLS stream");
+}
+
+TEST_CASE("TLS 1.3: KeyUpdate both ways, also after the session shed its cipher state",
+          "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::vector<std::string> echoed;
+  bool updated = true;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    if (fd < 0) return;  // no Catch macros off the main thread
+    test::TlsTestClient c("", "a.example", {});
+    if (c.handshake(fd)) {
+      for (int i = 0; i < 3; ++i) {
+        // The server reads with our next keys, answers with its own KeyUpdate, then echoes
+        // under its next keys: a read succeeds only if every step was right.
+        std::string ping = "<ping n='" + std::to_string(i) + "'/>";
+        updated = updated && c.requestKeyUpdate();
+        c.write(ping);
+        echoed.push_back(c.read(ping.size()));
+      }
+      c.shutdown();
+    }
+    ::close(fd);
+  });
+  server.release_idle = true;
+  REQUIRE(server.run(1));
+  client.join();
+  auto& s = *server.sessions[0];
+  CHECK(updated);
+  CHECK(echoed == std::vector<std::string>{"<ping n='0'/>", "<ping n='1'/>", "<ping n='2'/>"});
+  CHECK(s.conn->usesOwnTlsRecords());
+  CHECK(s.closed_reason == "peer closed the TLS stream");
+}
+
+TEST_CASE("TLS 1.3: a tampered record ends the connection with bad_record_mac", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::string first;
+  int reason = 0;
+  std::thread client([&, port = server.port()] {
+    int fd = test::connectLoopback(port);
+    if (fd < 0) return;  // no Catch macros off the main thread
+    test::TlsTestClient c("", "a.example", {});
+    if (c.handshake(fd)) {
+      c.write("<a/>");
+      first = c.read(4);
+      c.writeTampered(fd, "<b/>");
+      reason = c.readFailureReason();
+    }
+    ::close(fd);
+  });
+  REQUIRE(server.run(1));
+  client.join();
+  CHECK(first == "<a/>");
+  CHECK(reason == SSL_AD_REASON_OFFSET + SSL_AD_BAD_RECORD_MAC);  // the alert reached it
+  CHECK(server.sessions[0]->data_calls == 1);
+  CHECK(server.sessions[0]->closed_reason == "TLS error: record failed authentication");
 }
 
 TEST_CASE("TLS: a client that is not speaking TLS fails the handshake", "[net][tls]") {

@@ -498,8 +498,10 @@ bool Connection::openRecords() {
     auto opened = lean_->records->open(tls_feed_.substr(0, size), buffer + used, tls_out_);
     tls_feed_.remove_prefix(size);
     if (!opened) {
-      if (!deliver()) return false;  // what came before the bad record is good
-      failTls(opened.error());
+      // What came before the bad record is good. A pause does not postpone the end: the record
+      // is gone from the feed.
+      bool open = deliver();
+      if (stillHere(guard) && (open || state_ == State::Open)) failTls(opened.error());
       return false;
     }
     switch (opened->content) {
@@ -508,9 +510,13 @@ bool Connection::openRecords() {
         break;
       case Tls13Records::Content::Control:  // a KeyUpdate answered into tls_out_, or nothing
         break;
-      case Tls13Records::Content::CloseNotify:
-        if (deliver()) finish("peer closed the TLS stream", false);
+      case Tls13Records::Content::CloseNotify: {
+        bool open = deliver();
+        if (stillHere(guard) && (open || state_ == State::Open)) {
+          finish("peer closed the TLS stream", false);
+        }
         return false;
+      }
     }
   }
 }

@@ -153,6 +153,11 @@ class TlsTestClient {
     SSL_set0_wbio(ssl_, socket_bio);  // frees the memory BIO
     return ok && writeAll(fd, records);
   }
+  // TLS 1.3 session resumption: the session (with the server's ticket) after a read, and
+  // offering it to the next connection.
+  SSL_SESSION* session() { return SSL_get1_session(ssl_); }
+  void resume(SSL_SESSION* session) { SSL_set_session(ssl_, session); }
+  bool resumed() { return SSL_session_reused(ssl_) == 1; }
   // Our next record goes out under new keys, and asks the server to move to new keys too.
   bool requestKeyUpdate() { return SSL_key_update(ssl_, SSL_KEY_UPDATE_REQUESTED) == 1; }
   // One record of `data` with a byte of its ciphertext changed, straight to the socket.

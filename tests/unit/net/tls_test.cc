@@ -292,6 +292,7 @@ TEST_CASE("SNI picks the certificate; ALPN is lenient", "[net][tls]") {
     CHECK(alpn[i] == cases[i].expect_alpn);
     CHECK(server.sessions[i]->alpn == cases[i].expect_alpn);
     CHECK(echo[i] == "hi");
+    CHECK(server.sessions[i]->conn->usesOwnTlsRecords());  // whichever context SNI chose
     std::string lower = cases[i].sni;
     for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     CHECK(server.sessions[i]->sni == lower);
@@ -412,6 +413,39 @@ TEST_CASE("TLS 1.3: KeyUpdate both ways, also after the session shed its cipher 
   CHECK(echoed == std::vector<std::string>{"<ping n='0'/>", "<ping n='1'/>", "<ping n='2'/>"});
   CHECK(s.conn->usesOwnTlsRecords());
   CHECK(s.closed_reason == "peer closed the TLS stream");
+}
+
+TEST_CASE("TLS 1.3: a resumed session's records are ours too", "[net][tls]") {
+  Certs certs;
+  auto tls = makeContext(certs, {"a.example"});
+  TlsServer server(*tls, false);
+  std::vector<std::string> echoed(2);
+  std::vector<bool> resumed(2);
+  std::thread client([&, port = server.port()] {
+    SSL_SESSION* session = nullptr;
+    for (size_t i = 0; i < 2; ++i) {
+      int fd = test::connectLoopback(port);
+      if (fd < 0) break;  // no Catch macros off the main thread
+      test::TlsTestClient c("", "a.example", {});
+      if (session != nullptr) c.resume(session);
+      if (c.handshake(fd)) {
+        c.write("<r/>");
+        echoed[i] = c.read(4);  // the ticket came before it
+        resumed[i] = c.resumed();
+        if (session == nullptr) session = c.session();
+        c.shutdown();
+      }
+      ::close(fd);
+    }
+    SSL_SESSION_free(session);
+  });
+  REQUIRE(server.run(2));
+  client.join();
+  CHECK(echoed == std::vector<std::string>{"<r/>", "<r/>"});
+  CHECK(resumed == std::vector<bool>{false, true});
+  REQUIRE(server.sessions.size() == 2);
+  CHECK(server.sessions[0]->conn->usesOwnTlsRecords());
+  CHECK(server.sessions[1]->conn->usesOwnTlsRecords());
 }
 
 TEST_CASE("TLS 1.3: a tampered record ends the connection with bad_record_mac", "[net][tls]") {

@@ -111,7 +111,9 @@ StreamParser::StreamParser(StreamHandler& handler, Limits limits)
 
 void StreamParser::createParser() {
   // The protocol encoding overrides any declared one; xmlDeclaration() refuses non-UTF-8.
-  parser_.reset(XML_ParserCreateNS("UTF-8", kNsSeparator));
+  static constexpr XML_Char kSeparator[] = {kNsSeparator, '\0'};
+  ParserArena::Use use(arena_);
+  parser_.reset(XML_ParserCreate_MM("UTF-8", ParserArena::suite(), kSeparator));
   PARLEY_CHECK(parser_ != nullptr);
   setUpParser();
   open_.reserve(limits_.max_depth + 1);
@@ -198,6 +200,7 @@ void StreamParser::clearDocumentState() {
 
 void StreamParser::restartDocument() {
   if (parser_) {
+    ParserArena::Use use(arena_);
     XML_ParserReset(parser_.get(), "UTF-8");
     setUpParser();
   } else {
@@ -257,6 +260,7 @@ Result<void, ParseError> StreamParser::feed(std::string_view bytes) {
 
 Result<void, ParseError> StreamParser::parseBytes(std::string_view bytes) {
   in_feed_ = true;
+  ParserArena::Use use(arena_);
   while (!bytes.empty() && !stopped_ && !error_) {
     pending_ = Pending::None;
     const int len = static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX));

@@ -11,6 +11,7 @@
 
 #include "util/result.h"
 #include "xml/element.h"
+#include "xml/parser_arena.h"
 
 // Expat's parser type, so this header does not pull in <expat.h>.
 struct XML_ParserStruct;
@@ -95,6 +96,7 @@ class StreamParser {
   // does nothing, in the middle of a stanza or of anything else. Never from a callback.
   bool hibernate();
   bool isHibernating() const { return parser_ == nullptr; }
+  size_t memoryBytes() const { return arena_.blockBytes(); }  // expat's, from malloc
 
  private:
   enum class Pending { None, Reset, Stop };
@@ -150,6 +152,7 @@ class StreamParser {
 
   StreamHandler& handler_;
   Limits limits_;
+  ParserArena arena_;  // expat's memory; outlives parser_
   std::unique_ptr<XML_ParserStruct, ExpatDeleter> parser_;
 
   // Per document (reset on restart).

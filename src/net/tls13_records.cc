@@ -48,6 +48,7 @@ void nonceFor(const unsigned char (&iv)[12], uint64_t seq, unsigned char (&nonce
 bool fromHex(std::string_view hex, std::string& out) {
   if (hex.size() % 2 != 0) return false;
   out.clear();
+  out.reserve(hex.size() / 2);  // no reallocation: no copy of a secret left behind in the heap
   auto digit = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;

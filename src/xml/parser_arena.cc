@@ -29,9 +29,15 @@ constexpr size_t kAlign = 16;
 
 constexpr size_t roundUp(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 
+// Touched only in this file: as a thread_local class member used by inline code elsewhere it
+// went through a TLS wrapper function that UBSan reported as returning null.
+thread_local ParserArena* current_arena = nullptr;
+
 }  // namespace
 
-thread_local ParserArena* ParserArena::current_ = nullptr;
+ParserArena::Use::Use(ParserArena& arena) : previous_(current_arena) { current_arena = &arena; }
+
+ParserArena::Use::~Use() { current_arena = previous_; }
 
 ParserArena::~ParserArena() {
   // Blocks free themselves with their last allocation: one left means the parser outlived us.
@@ -63,7 +69,7 @@ void ParserArena::freeBlock(Block* block) {
   std::free(block);
 }
 
-void* ParserArena::allocate(size_t size) { return allocateIn(current_, size); }
+void* ParserArena::allocate(size_t size) { return allocateIn(current_arena, size); }
 
 void* ParserArena::allocateIn(ParserArena* arena, size_t size) {
   size_t need = sizeof(Header) + roundUp(size == 0 ? 1 : size);

@@ -44,8 +44,8 @@ class ParserArena {
 
   class Use {
    public:
-    explicit Use(ParserArena& arena) : previous_(current_) { current_ = &arena; }
-    ~Use() { current_ = previous_; }
+    explicit Use(ParserArena& arena);
+    ~Use();
     Use(const Use&) = delete;
     Use& operator=(const Use&) = delete;
 
@@ -67,7 +67,6 @@ class ParserArena {
   static Block* newBlock(ParserArena* arena, size_t capacity);
   static void freeBlock(Block* block);
 
-  static thread_local ParserArena* current_;
   Block* carving_ = nullptr;  // the block small allocations are carved from
   size_t block_bytes_ = 0;
   size_t blocks_ = 0;

@@ -44,11 +44,6 @@ ParserArena::~ParserArena() {
   PARLEY_ASSERT(blocks_ == 0);
 }
 
-const XML_Memory_Handling_Suite* ParserArena::suite() {
-  static const XML_Memory_Handling_Suite kSuite = {&allocate, &reallocate, &release};
-  return &kSuite;
-}
-
 ParserArena::Block* ParserArena::newBlock(ParserArena* arena, size_t capacity) {
   void* memory = std::malloc(sizeof(Block) + capacity);
   if (memory == nullptr) return nullptr;

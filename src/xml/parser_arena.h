@@ -3,8 +3,6 @@
 // sessions' long-lived objects.
 #pragma once
 
-#include <expat.h>
-
 #include <cstddef>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -17,9 +15,11 @@
 
 namespace parley::xml {
 
-// Expat's memory suite has no context argument, so allocation goes to the arena a Use made
-// current on this thread (nesting restores the previous one); realloc and free find the
-// arena from the allocation's header, so expat may free anywhere. An allocation made with no
+// allocate, reallocate and release are an XML_Memory_Handling_Suite for XML_ParserCreate_MM
+// (this header leaves <expat.h> out, as stream_parser.h does). The suite has no context
+// argument, so allocation goes to the arena a Use made current on this thread (nesting
+// restores the previous one); realloc and free find the arena from the allocation's header,
+// so expat may free anywhere. An allocation made with no
 // arena current gets a block of its own. All of a parser's memory must be freed
 // (XML_ParserFree) before its arena is destroyed.
 class ParserArena {
@@ -40,7 +40,9 @@ class ParserArena {
   ParserArena(const ParserArena&) = delete;
   ParserArena& operator=(const ParserArena&) = delete;
 
-  static const XML_Memory_Handling_Suite* suite();
+  static void* allocate(size_t size);
+  static void* reallocate(void* ptr, size_t size);
+  static void release(void* ptr);
 
   class Use {
    public:
@@ -60,9 +62,6 @@ class ParserArena {
   struct Block;
   struct Header;
 
-  static void* allocate(size_t size);
-  static void* reallocate(void* ptr, size_t size);
-  static void release(void* ptr);
   static void* allocateIn(ParserArena* arena, size_t size);
   static Block* newBlock(ParserArena* arena, size_t capacity);
   static void freeBlock(Block* block);

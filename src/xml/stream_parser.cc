@@ -112,8 +112,10 @@ StreamParser::StreamParser(StreamHandler& handler, Limits limits)
 void StreamParser::createParser() {
   // The protocol encoding overrides any declared one; xmlDeclaration() refuses non-UTF-8.
   static constexpr XML_Char kSeparator[] = {kNsSeparator, '\0'};
+  static const XML_Memory_Handling_Suite kArena = {&ParserArena::allocate, &ParserArena::reallocate,
+                                                   &ParserArena::release};
   ParserArena::Use use(arena_);
-  parser_.reset(XML_ParserCreate_MM("UTF-8", ParserArena::suite(), kSeparator));
+  parser_.reset(XML_ParserCreate_MM("UTF-8", &kArena, kSeparator));
   PARLEY_CHECK(parser_ != nullptr);
   setUpParser();
   open_.reserve(limits_.max_depth + 1);

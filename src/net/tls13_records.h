@@ -58,7 +58,7 @@ class Tls13Records {
 
   // One direction: the current application traffic secret and the next record's number.
   struct Direction {
-    std::string secret;
+    std::string_view secret;  // copied into the keys; the caller wipes its own
     uint64_t seq = 0;
   };
 

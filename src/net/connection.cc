@@ -486,8 +486,7 @@ bool Connection::openRecords() {
   };
   for (;;) {
     size_t size = Tls13Records::recordSize(tls_feed_);
-    if (size >
-        Tls13Records::kHeaderSize + Tls13Records::kMaxInnerPlaintext + Tls13Records::kTagSize) {
+    if (size > Tls13Records::kMaxRecordSize) {  // refused before the rest of it arrives
       failTls({Tls13Records::kRecordOverflow, "record of " + std::to_string(size) + " bytes"});
       return false;
     }

@@ -234,8 +234,7 @@ Result<Tls13Records::Opened, Tls13Records::Failure> Tls13Records::open(std::stri
   if (bytes[0] != kApplicationData) {
     return failure(kUnexpectedMessage, "unprotected record of type " + std::to_string(bytes[0]));
   }
-  // §5.2 caps the record at 2^14 + 256 bytes, §5.4 what it protects at 2^14 + 1.
-  if (length > kMaxInnerPlaintext + kTagSize) {
+  if (record.size() > kMaxRecordSize) {
     return failure(kRecordOverflow, "record of " + std::to_string(length) + " bytes");
   }
   if (length < kTagSize + 1) return failure(kBadRecordMac, "record too short to decrypt");

@@ -23,6 +23,9 @@ class Tls13Records {
   static constexpr size_t kMaxPlaintext = size_t{1} << 14;         // §5.1
   static constexpr size_t kMaxInnerPlaintext = kMaxPlaintext + 1;  // §5.4, padding included
   static constexpr size_t kTagSize = 16;                           // every suite we take
+  // The largest record we accept, header included: §5.2 caps the ciphertext at 2^14 + 256
+  // bytes, §5.4 what it protects at 2^14 + 1.
+  static constexpr size_t kMaxRecordSize = kHeaderSize + kMaxInnerPlaintext + kTagSize;
 
   enum ContentType : uint8_t {
     kChangeCipherSpec = 20,

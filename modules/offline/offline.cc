@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/module.h"
+#include "core/worker.h"
 #include "stored_message.h"
 #include "xml/serializer.h"
 #include "xml/stream_parser.h"
@@ -31,6 +32,16 @@ void bounceLater(core::Router& router, const xml::Element& stanza, const std::st
   // A message without 'to' was addressed to the sender's own account: answer from it.
   if (!reply.findAttr("from")) reply.setAttr("from", account);
   router.routeFromServer(std::make_shared<const xml::Element>(std::move(reply)));
+}
+
+// Runs FN once the stanza's dispatch is over: at the end of the worker's turn (at once off the
+// workers, in tools and tests).
+void afterDispatch(std::function<void()> fn) {
+  if (core::Worker* worker = core::currentWorker()) {
+    worker->loop().atEndOfTurn(std::move(fn));
+  } else {
+    fn();
+  }
 }
 
 // Shared with storage callbacks that may outlive a dispatch. Immutable after load but for
@@ -68,6 +79,11 @@ struct OfflineState {
     ++tally.accepted;
     ++tally.in_flight;
     return true;
+  }
+  // Whether an append of USER is under way (reserved, not yet durable or failed).
+  bool appending(const std::string& user) const {
+    std::lock_guard lock(mutex);
+    return usage.contains(user);
   }
   // One append of USER completed (durable or failed).
   void release(const std::string& user) const {
@@ -184,12 +200,19 @@ class Offline final : public core::Module {
     if (!bound || bound->available) return Handled::No;  // an update, not the initial one
     // Deliver once this dispatch is over, so the client sees the messages after the
     // presence module has made the resource available (and a message arriving meanwhile
-    // goes straight to it instead of into the store); and once every store write queued
-    // before is durable (an empty batch: the writer completes in order), so a message that
-    // was being stored just now is delivered too.
+    // goes straight to it instead of into the store).
     core::Router* router = &ev.router;
     core::SessionRef session = ev.origin->ref();
     std::string user(full->localpart());
+    if (!state->appending(user)) {
+      afterDispatch([state, router, session, user] {
+        deliverStored(state, *router, session, user);
+      });
+      return Handled::No;
+    }
+    // A message to this user is being stored just now: deliver once every store write queued
+    // before is durable (an empty batch: the writer completes in order). Without one in
+    // flight that wait would cost every login a storage round trip for nothing.
     auto back = core::postBack();
     state->store.apply(state->domain, user, {}, [state, back, router, session, user](Result<void>) {
       back([state, router, session, user] { deliverStored(state, *router, session, user); });

@@ -1,6 +1,8 @@
 // Offline messages (XEP-0160): stored while juliet is away, delivered at her initial
 // presence with a XEP-0203 delay from the server, and the quota's resource-constraint.
 #include <catch2/catch.hpp>
+#include <set>
+#include <string>
 
 #include "harness/scenario.h"
 
@@ -65,6 +67,36 @@ TEST_CASE("a message to an offline user is delivered at initial presence with a 
     romeo->sendMessage("juliet@localhost/hidden", "sentinel");
     REQUIRE(shy->waitFor(messageWithBody("sentinel")) != nullptr);
     CHECK(shy->pending(messageWithBody("third")).empty());
+  }
+}
+
+// Whatever juliet's initial presence overtakes (a message being stored, one arriving as she
+// becomes available), each message reaches her once: from storage or directly.
+TEST_CASE("messages sent while the recipient comes online reach her exactly once", "[offline]") {
+  auto server = startServer();
+  auto romeo = login(*server, "romeo", "balcony");
+  auto juliet = login(*server, "juliet", "garden");  // bound, not available: messages are stored
+  constexpr int kCount = 300;
+  for (int i = 0; i < kCount; ++i) {
+    romeo->sendMessage("juliet@localhost", "race " + std::to_string(i), "chat");
+    if (i == kCount / 3) juliet->sendPresence(0);  // goes out in the same pump as the burst
+  }
+  REQUIRE(romeo->syncWithServer());
+  auto bodies = [&] {
+    std::multiset<std::string> seen;
+    for (const auto& s : juliet->received()) {
+      if (s.name == "message" && s.body.rfind("race ", 0) == 0) seen.insert(s.body);
+    }
+    return seen;
+  };
+  CHECK(StropheClient::pumpUntil([&] { return bodies().size() >= kCount; },
+                                 std::chrono::seconds(10)));
+  REQUIRE(juliet->syncWithServer());
+  auto seen = bodies();
+  CHECK(seen.size() == kCount);
+  for (int i = 0; i < kCount; ++i) {
+    INFO("race " << i);
+    CHECK(seen.count("race " + std::to_string(i)) == 1);
   }
 }
 

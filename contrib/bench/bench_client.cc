@@ -80,13 +80,22 @@ void BenchClient::openStream() {
 }
 
 void BenchClient::send(std::string_view xml) {
-  if (connection_) connection_->send(xml);
+  if (!connection_) return;
+  if (!records_) return connection_->send(xml);
+  sealed_.clear();
+  if (auto sealed = records_->seal(xml, sealed_); !sealed) return fail(sealed.error().message);
+  connection_->send(sealed_);
 }
 
 void BenchClient::close() {
   if (state_ == State::Closing || state_ == State::Closed || !connection_) return;
   state_ = State::Closing;
-  connection_->send("</stream:stream>");
+  send("</stream:stream>");
+  if (records_) {
+    sealed_.clear();
+    records_->sealAlert(net::Tls13Records::kCloseNotify, sealed_);
+    connection_->send(sealed_);
+  }
   connection_->close();
 }
 
@@ -98,8 +107,49 @@ void BenchClient::fail(const std::string& why) {
 }
 
 void BenchClient::onData(std::string_view bytes) {
+  if (handshake_ || records_) return onTlsBytes(bytes);
   auto fed = parser_.feed(bytes);
   if (!fed) fail("XML from the server: " + fed.error().message);
+}
+
+// Our own TLS: the handshake's records, then application data for the parser.
+void BenchClient::onTlsBytes(std::string_view bytes) {
+  if (handshake_) {
+    std::string out;
+    auto done = handshake_->receive(bytes, out);
+    if (!done) return fail("TLS: " + done.error());
+    if (!out.empty()) connection_->send(out);
+    if (!*done) return;
+    records_ = handshake_->takeRecords();
+    tls_in_ = handshake_->takeLeftover();
+    handshake_.reset();
+    tls_ = true;
+    parser_.requestReset();
+    openStream();
+    bytes = {};
+  }
+  tls_in_.append(bytes);
+  size_t offset = 0;
+  std::string reply;
+  while (records_ && state_ != State::Closed) {
+    auto rest = std::string_view(tls_in_).substr(offset);
+    size_t size = net::Tls13Records::recordSize(rest);
+    if (size == 0 || size > rest.size()) break;
+    opened_.resize(size);
+    auto opened = records_->open(rest.substr(0, size), opened_.data(), reply);
+    offset += size;
+    if (!opened) return fail("TLS: " + opened.error().message);
+    if (!reply.empty()) connection_->send(reply);
+    reply.clear();
+    if (opened->content == net::Tls13Records::Content::CloseNotify) {
+      if (state_ != State::Closing) fail("the server closed TLS");
+      return;
+    }
+    if (opened->content != net::Tls13Records::Content::Data) continue;
+    auto fed = parser_.feed(std::string_view(opened_.data(), opened->size));
+    if (!fed) return fail("XML from the server: " + fed.error().message);
+  }
+  tls_in_.erase(0, offset);
 }
 
 void BenchClient::onClosed(std::string_view reason) {
@@ -129,6 +179,13 @@ void BenchClient::onStanza(std::unique_ptr<xml::Element> stanza) {
   }
   if (stanza->xmlns() == ns::kTls && state_ == State::StartingTls) {
     if (name != "proceed") return fail("STARTTLS refused");
+    if (settings_.server_keys != nullptr) {
+      handshake_ = std::make_unique<Tls13ClientHandshake>(settings_.domain, *settings_.server_keys);
+      auto hello = handshake_->start();
+      if (hello.empty()) return fail("TLS: no key share");
+      connection_->send(hello);
+      return;  // the stream restarts once the handshake is done (onTlsBytes)
+    }
     connection_->startClientTls(settings_.tls, settings_.domain);
     tls_ = true;
     parser_.requestReset();
@@ -218,10 +275,8 @@ void BenchClient::onIq(const xml::Element& iq) {
     bool exists = false;
     if (const auto* error = iq.child("error")) exists = error->child("conflict") != nullptr;
     if (type != "result" && !exists) return fail("registration refused");
-    state_ = State::Closing;
+    close();
     if (events_.registered) events_.registered(*this);
-    connection_->send("</stream:stream>");
-    connection_->close();
     return;
   }
   if (state_ == State::Binding && id == "bind") {

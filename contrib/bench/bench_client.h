@@ -10,7 +10,9 @@
 #include "net/connection.h"
 #include "net/connector.h"
 #include "net/loop.h"
+#include "net/tls13_records.h"
 #include "scram_client.h"
+#include "tls13_client.h"
 #include "xml/stream_parser.h"
 
 namespace parley::bench {
@@ -19,6 +21,7 @@ struct ClientSettings {
   net::SocketAddress server;
   std::string domain;
   SSL_CTX* tls = nullptr;  // client context, no verification (the servers' certificates are ours)
+  ServerKeyCache* server_keys = nullptr;  // set: our own TLS 1.3 client instead of `tls`
   SaltedPasswordCache* cache = nullptr;
   std::chrono::milliseconds connect_timeout{10000};
 };
@@ -84,6 +87,7 @@ class BenchClient final : net::Connection::Handler, xml::StreamHandler {
 
   void onConnected(net::Fd fd);
   void openStream();
+  void onTlsBytes(std::string_view bytes);
   void onFeatures(const xml::Element& features);
   void onSasl(const xml::Element& element);
   void onIq(const xml::Element& iq);
@@ -103,6 +107,11 @@ class BenchClient final : net::Connection::Handler, xml::StreamHandler {
   std::unique_ptr<net::Connection> connection_;
   xml::StreamParser parser_;
   std::unique_ptr<ScramSha1Client> scram_;
+  // Our own TLS (settings_.server_keys): the handshake, then the record layer over the plain
+  // connection.
+  std::unique_ptr<Tls13ClientHandshake> handshake_;
+  std::unique_ptr<net::Tls13Records> records_;
+  std::string tls_in_, sealed_, opened_;
   std::chrono::steady_clock::time_point started_, online_at_;
 };
 

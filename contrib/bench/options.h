@@ -33,6 +33,7 @@ struct Options {
   std::string label = "server";
   std::string cache_path;  // salted passwords kept between runs
   bool json_only = false;
+  bool openssl_client = false;  // TLS by OpenSSL rather than Tls13ClientHandshake
 
   std::string userName(size_t index) const { return user_prefix + std::to_string(index); }
   std::string password(size_t index) const { return password_prefix + userName(index); }

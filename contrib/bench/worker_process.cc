@@ -54,6 +54,7 @@ class WorkerProcess {
     settings_.server = options_.server;
     settings_.domain = options_.domain;
     settings_.tls = tls_->ctx();
+    if (!options_.openssl_client) settings_.server_keys = &server_keys_;
     settings_.cache = &cache_;
     events_.online = [this](BenchClient& client) { onOnline(client); };
     events_.registered = [this](BenchClient&) { ++done_ok_; };
@@ -339,6 +340,7 @@ class WorkerProcess {
   net::Loop loop_;
   std::unique_ptr<net::TlsClientContext> tls_;
   SaltedPasswordCache cache_;
+  ServerKeyCache server_keys_;
   ClientSettings settings_;
   ClientEvents events_;
   std::unordered_map<BenchClient*, std::unique_ptr<BenchClient>> clients_;

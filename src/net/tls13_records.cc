@@ -31,7 +31,7 @@ const Tls13Records::Suite* Tls13Records::suiteFor(uint16_t id) {
 
 namespace {
 
-constexpr uint8_t kKeyUpdate = 24;  // HandshakeType (§4)
+constexpr uint8_t kNewSessionTicket = 4, kKeyUpdate = 24;  // HandshakeType (§4)
 constexpr uint8_t kUpdateNotRequested = 0, kUpdateRequested = 1;
 constexpr uint8_t kUserCanceled = 90;
 
@@ -73,7 +73,8 @@ void wipe(std::string& secret) {
 // ---- keys ----
 
 std::string Tls13Records::expandLabel(const EVP_MD* md, std::string_view secret,
-                                      std::string_view label, size_t length) {
+                                      std::string_view label, size_t length,
+                                      std::string_view context) {
   // struct { uint16 length; opaque label<7..255> = "tls13 " + Label; opaque context<0..255>; }
   std::string info;
   info.push_back(static_cast<char>(length >> 8));
@@ -81,7 +82,8 @@ std::string Tls13Records::expandLabel(const EVP_MD* md, std::string_view secret,
   info.push_back(static_cast<char>(6 + label.size()));
   info += "tls13 ";
   info += label;
-  info.push_back('\0');  // an empty context
+  info.push_back(static_cast<char>(context.size()));
+  info += context;
   // HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i)
   std::string out;
   unsigned char block[EVP_MAX_MD_SIZE];
@@ -106,12 +108,12 @@ std::string Tls13Records::expandLabel(const EVP_MD* md, std::string_view secret,
 }
 
 std::unique_ptr<Tls13Records> Tls13Records::create(uint16_t cipher_suite, const Direction& read,
-                                                   const Direction& write) {
+                                                   const Direction& write, Role role) {
   const Suite* suite = suiteFor(cipher_suite);
   if (suite == nullptr) return nullptr;
   auto hash_size = static_cast<size_t>(EVP_MD_get_size(suite->md()));
   if (read.secret.size() != hash_size || write.secret.size() != hash_size) return nullptr;
-  std::unique_ptr<Tls13Records> self(new Tls13Records(*suite));
+  std::unique_ptr<Tls13Records> self(new Tls13Records(*suite, role));
   self->install(self->read_, read.secret, read.seq);
   self->install(self->write_, write.secret, write.seq);
   return self;
@@ -285,13 +287,22 @@ Result<Tls13Records::Opened, Tls13Records::Failure> Tls13Records::onAlert(const 
 
 // §4.6.3. A server that never asks for a certificate after the handshake, and whose clients
 // never send tickets, can only see KeyUpdate here. It must end its record (§5.1: handshake
-// messages must not span a key change); we also take it only whole, in one record.
+// messages must not span a key change); we also take it only whole, in one record. A client
+// also sees NewSessionTicket (§4.6.1), each taken whole in its record too.
 Result<Tls13Records::Opened, Tls13Records::Failure> Tls13Records::onHandshake(const char* data,
                                                                               size_t size,
                                                                               std::string& reply) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(data);
   if (size < 4) return failure(kUnexpectedMessage, "handshake record too short");
   size_t body = (size_t{bytes[1]} << 16) | (size_t{bytes[2]} << 8) | bytes[3];
+  while (role_ == Role::Client && bytes[0] == kNewSessionTicket) {
+    if (size < 4 + body) return failure(kUnexpectedMessage, "NewSessionTicket split over records");
+    bytes += 4 + body;
+    size -= 4 + body;
+    if (size == 0) return Opened{Content::Control};
+    if (size < 4) return failure(kUnexpectedMessage, "handshake record too short");
+    body = (size_t{bytes[1]} << 16) | (size_t{bytes[2]} << 8) | bytes[3];
+  }
   if (bytes[0] != kKeyUpdate) {
     return failure(kUnexpectedMessage, "handshake message of type " + std::to_string(bytes[0]) +
                                            " after the handshake");

@@ -65,10 +65,14 @@ class Tls13Records {
     uint64_t seq = 0;
   };
 
+  // Which end we are. A client also takes the server's NewSessionTicket messages (§4.6.1),
+  // and ignores them: it never resumes.
+  enum class Role : uint8_t { Server, Client };
+
   // cipher_suite is the IANA number: 0x1301 (AES-128-GCM), 0x1302 (AES-256-GCM) or 0x1303
   // (ChaCha20-Poly1305); nullptr for any other, or secrets of the wrong length.
   static std::unique_ptr<Tls13Records> create(uint16_t cipher_suite, const Direction& read,
-                                              const Direction& write);
+                                              const Direction& write, Role role = Role::Server);
   ~Tls13Records();
   Tls13Records(const Tls13Records&) = delete;
   Tls13Records& operator=(const Tls13Records&) = delete;
@@ -92,9 +96,9 @@ class Tls13Records {
 
   void releaseIdle();  // frees both cipher contexts
 
-  // HKDF-Expand-Label(secret, label, "", length), §7.1.
+  // HKDF-Expand-Label(secret, label, context, length), §7.1.
   static std::string expandLabel(const EVP_MD* md, std::string_view secret, std::string_view label,
-                                 size_t length);
+                                 size_t length, std::string_view context = {});
 
  private:
   struct Suite;
@@ -107,7 +111,7 @@ class Tls13Records {
   };
 
   static const Suite* suiteFor(uint16_t id);
-  explicit Tls13Records(const Suite& suite) : suite_(suite) {}
+  Tls13Records(const Suite& suite, Role role) : suite_(suite), role_(role) {}
   void install(Keys& keys, std::string_view secret, uint64_t seq);
   void update(Keys& keys);  // the next generation of traffic secret (§7.2)
   EVP_CIPHER_CTX* cipherFor(Keys& keys, bool encrypt);
@@ -115,6 +119,7 @@ class Tls13Records {
   Result<Opened, Failure> onAlert(const char* data, size_t size);
 
   const Suite& suite_;
+  Role role_;
   Keys read_, write_;
 };
 

@@ -1,5 +1,5 @@
-// The benchmark load generator (contrib/bench) works against parleyd: sign-up, logins, idle
-// sessions and chat traffic, briefly. Benchmarks themselves run on demand (contrib/bench/compare).
+// The benchmark load generator (contrib/bench) works against parleyd: sign-up, logins (with its
+// own TLS client and with OpenSSL's), idle sessions and chat traffic, briefly. Benchmarks themselves run on demand (contrib/bench/compare).
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -57,6 +57,11 @@ TEST_CASE("the load generator signs up, logs in, idles and chats against parleyd
   auto login = jsonLine(run({"login", "--duration", "2"}), "login");
   CHECK(has(login, "\"errors\":0"));
   CHECK_FALSE(has(login, "\"logins\":0,"));
+
+  // The same with OpenSSL's TLS client instead of the generator's own (tls13_client.h).
+  auto with_openssl = jsonLine(run({"login", "--duration", "1", "--openssl-client"}), "login");
+  CHECK(has(with_openssl, "\"errors\":0"));
+  CHECK_FALSE(has(with_openssl, "\"logins\":0,"));
 
   auto idle = jsonLine(run({"idle", "--duration", "1"}), "idle");
   CHECK(has(idle, "\"sessions\":20"));

@@ -185,6 +185,29 @@ TEST_CASE("Tls13Records: a KeyUpdate that asks for ours is answered, then both s
   CHECK(refused.failure->alert == Records::kBadRecordMac);
 }
 
+TEST_CASE("Tls13Records: a client takes the server's NewSessionTickets and ignores them",
+          "[net][tls13]") {
+  std::string up = secretOf(32, 1), down = secretOf(32, 99);
+  auto server = Records::create(0x1301, {up, 0}, {down, 0});
+  auto client = Records::create(0x1301, {down, 0}, {up, 0}, Records::Role::Client);
+  REQUIRE(server);
+  REQUIRE(client);
+  const std::string ticket("\x04\x00\x00\x03\xaa\xbb\xcc", 7);
+  std::string wire = sealed(*server, Records::kHandshake, ticket);  // in sequence order
+  wire += sealed(*server, Records::kHandshake, ticket + ticket);
+  wire += sealed(*server, Records::kApplicationData, "<stream>");
+  auto got = openAll(*client, wire);
+  REQUIRE_FALSE(got.failure);
+  CHECK(got.contents == std::vector{Records::Content::Control, Records::Content::Control,
+                                    Records::Content::Data});
+  CHECK(got.data == "<stream>");
+  CHECK(got.reply.empty());
+  // Taken whole only, as KeyUpdate is.
+  auto split = openAll(*client, sealed(*server, Records::kHandshake, ticket.substr(0, 5)));
+  REQUIRE(split.failure);
+  CHECK(split.failure->alert == Records::kUnexpectedMessage);
+}
+
 TEST_CASE("Tls13Records: bad records get the alert RFC 8446 names", "[net][tls13]") {
   struct Case {
     const char* what;

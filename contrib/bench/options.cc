@@ -35,7 +35,7 @@ options:
   --cache FILE          keep salted passwords between runs
   --json                only the JSON lines (stdout); otherwise a readable line on stderr
   --openssl-client      shake hands with OpenSSL's TLS client instead of the generator's own
-                        (tls13_client.h); it costs the generator about twice the CPU per login
+                        (tls13_client.h); it costs the generator ~1.7x the CPU per login
 )";
 
 bool parseHostPort(std::string_view text, net::SocketAddress& out) {

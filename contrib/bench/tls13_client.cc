@@ -15,8 +15,7 @@ namespace {
 
 constexpr uint16_t kAes128GcmSha256 = 0x1301;
 constexpr uint16_t kX25519 = 0x001d;
-constexpr uint16_t kEcdsaSecp256r1Sha256 = 0x0403, kRsaPssRsaeSha256 = 0x0804,
-                   kEd25519 = 0x0807;
+constexpr uint16_t kEcdsaSecp256r1Sha256 = 0x0403, kRsaPssRsaeSha256 = 0x0804, kEd25519 = 0x0807;
 constexpr size_t kHashSize = 32, kKeySize = 16, kIvSize = 12, kTagSize = 16;
 constexpr size_t kMaxCiphertext = (size_t{1} << 14) + 256;  // §5.2
 
@@ -170,15 +169,15 @@ struct Tls13ClientHandshake::Aead {
     size_t size = body.size() - kTagSize;
     std::string out(size, '\0');
     int len = 0;
-    bool ok = EVP_DecryptInit_ex(ctx, aes128gcm(), nullptr, key, n) == 1 &&
-              EVP_DecryptUpdate(ctx, nullptr, &len, header, 5) == 1 &&
-              EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
-                                reinterpret_cast<const unsigned char*>(body.data()),
-                                static_cast<int>(size)) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize,
-                                  const_cast<char*>(body.data() + size)) == 1 &&
-              EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len) ==
-                  1;
+    bool ok =
+        EVP_DecryptInit_ex(ctx, aes128gcm(), nullptr, key, n) == 1 &&
+        EVP_DecryptUpdate(ctx, nullptr, &len, header, 5) == 1 &&
+        EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
+                          reinterpret_cast<const unsigned char*>(body.data()),
+                          static_cast<int>(size)) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize,
+                            const_cast<char*>(body.data() + size)) == 1 &&
+        EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + len, &len) == 1;
     if (!ok) return std::nullopt;
     return out;
   }
@@ -298,11 +297,12 @@ Result<bool, std::string> Tls13ClientHandshake::receive(std::string_view bytes, 
 }
 
 Result<void, std::string> Tls13ClientHandshake::onRecord(uint8_t type, std::string_view record,
-                                                        std::string& out) {
+                                                         std::string& out) {
   std::string_view content = record.substr(5);
   std::optional<std::string> opened;
   if (type == kChangeCipherSpec) return {};  // §5: ignored during the handshake
-  if (type == kAlert) return Unexpected("alert " + std::to_string(record.size() > 6 ? uint8_t(record[6]) : 0));
+  if (type == kAlert)
+    return Unexpected("alert " + std::to_string(record.size() > 6 ? uint8_t(record[6]) : 0));
   if (type == kData) {
     if (!read_) return Unexpected(std::string("protected record before the ServerHello"));
     opened = read_->open(record);
@@ -335,8 +335,8 @@ Result<void, std::string> Tls13ClientHandshake::onRecord(uint8_t type, std::stri
 }
 
 Result<void, std::string> Tls13ClientHandshake::onMessage(uint8_t type, std::string_view body,
-                                                         std::string_view whole,
-                                                         std::string& out) {
+                                                          std::string_view whole,
+                                                          std::string& out) {
   switch (expect_) {
     case Expect::ServerHello:
       if (type != kServerHello) break;
@@ -478,7 +478,7 @@ Result<void, std::string> Tls13ClientHandshake::onCertificateVerify(std::string_
 
 // §4.4.4: check the server's Finished, send ours, and go on with the application secrets.
 Result<void, std::string> Tls13ClientHandshake::onFinished(std::string_view body,
-                                                          std::string& out) {
+                                                           std::string& out) {
   auto server_finished_key =
       net::Tls13Records::expandLabel(sha256(), server_hs_secret_, "finished", kHashSize);
   auto expected = hmacOf(server_finished_key, transcriptHash());
@@ -508,8 +508,8 @@ Result<void, std::string> Tls13ClientHandshake::onFinished(std::string_view body
 
   records_ = net::Tls13Records::create(kAes128GcmSha256, {server_secret, 0}, {client_secret, 0},
                                        net::Tls13Records::Role::Client);
-  for (auto* secret : {&server_finished_key, &client_finished_key, &master, &client_secret,
-                       &server_secret}) {
+  for (auto* secret :
+       {&server_finished_key, &client_finished_key, &master, &client_secret, &server_secret}) {
     OPENSSL_cleanse(secret->data(), secret->size());
   }
   if (!records_) return Unexpected(std::string("cannot set up the record layer"));

@@ -59,8 +59,14 @@ class Tls13ClientHandshake {
 
  private:
   struct Aead;
-  enum class Expect { ServerHello, EncryptedExtensions, Certificate, CertificateVerify, Finished,
-                      Done };
+  enum class Expect {
+    ServerHello,
+    EncryptedExtensions,
+    Certificate,
+    CertificateVerify,
+    Finished,
+    Done
+  };
 
   Result<void, std::string> onRecord(uint8_t type, std::string_view record, std::string& out);
   Result<void, std::string> onMessage(uint8_t type, std::string_view body, std::string_view whole,

@@ -205,9 +205,8 @@ class Offline final : public core::Module {
     core::SessionRef session = ev.origin->ref();
     std::string user(full->localpart());
     if (!state->appending(user)) {
-      afterDispatch([state, router, session, user] {
-        deliverStored(state, *router, session, user);
-      });
+      afterDispatch(
+          [state, router, session, user] { deliverStored(state, *router, session, user); });
       return Handled::No;
     }
     // A message to this user is being stored just now: deliver once every store write queued

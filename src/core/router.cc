@@ -185,7 +185,9 @@ void Router::routeToBare(StanzaEvent& event, const xmpp::BareJid& bare) {
     if (isIqRequest(stanza)) event.bounce(Condition::ServiceUnavailable);
     return;
   }
-  if (!accountExists(bare)) {
+  auto resources = server_.registry().resources(bare);
+  // An account with a bound resource exists: the store is asked only when none is online.
+  if (resources.empty() && !accountExists(bare)) {
     // RFC 6121 §8.5.2.2: no such user.
     if (kind == StanzaKind::Message) {
       auto type = messageType(stanza);
@@ -195,7 +197,6 @@ void Router::routeToBare(StanzaEvent& event, const xmpp::BareJid& bare) {
     }
     return;
   }
-  auto resources = server_.registry().resources(bare);
   if (kind == StanzaKind::Presence) {
     // RFC 6121 §8.5.2.1.2: to every available resource.
     for (const auto& resource : resources) {

@@ -116,25 +116,31 @@ void Loop::add(int fd, uint32_t events, std::function<void(uint32_t)> cb) {
   ev.events = events;
   ev.data.u64 = (static_cast<uint64_t>(entry->generation) << 32) | static_cast<uint32_t>(fd);
   PARLEY_CHECK(epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0);
-  entries_[fd] = std::move(entry);
+  auto index = static_cast<size_t>(fd);
+  if (index >= entries_.size()) entries_.resize(std::max(index + 1, entries_.size() * 2));
+  entries_[index] = std::move(entry);
+}
+
+Loop::Entry* Loop::entryFor(int fd) const {
+  auto index = static_cast<size_t>(fd);
+  return fd >= 0 && index < entries_.size() ? entries_[index].get() : nullptr;
 }
 
 void Loop::modify(int fd, uint32_t events) {
   PARLEY_ASSERT(isLoopThread());
-  auto it = entries_.find(fd);
-  PARLEY_CHECK(it != entries_.end());
+  Entry* entry = entryFor(fd);
+  PARLEY_CHECK(entry != nullptr);
   epoll_event ev{};
   ev.events = events;
-  ev.data.u64 = (static_cast<uint64_t>(it->second->generation) << 32) | static_cast<uint32_t>(fd);
+  ev.data.u64 = (static_cast<uint64_t>(entry->generation) << 32) | static_cast<uint32_t>(fd);
   PARLEY_CHECK(epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) == 0);
 }
 
 void Loop::remove(int fd) {
   PARLEY_ASSERT(isLoopThread());
-  auto it = entries_.find(fd);
-  if (it == entries_.end()) return;
+  if (entryFor(fd) == nullptr) return;
   // The entry may be running right now; runIo holds its own reference.
-  entries_.erase(it);
+  entries_[static_cast<size_t>(fd)].reset();
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != EBADF &&
       errno != ENOENT) {
     log::warn("loop: epoll_ctl(DEL, ", fd, ") failed: ", std::strerror(errno));
@@ -181,10 +187,11 @@ void Loop::run() {
 void Loop::runIo(uint64_t data, uint32_t events) {
   int fd = static_cast<int>(data & 0xffffffffU);
   auto generation = static_cast<uint32_t>(data >> 32);
-  auto it = entries_.find(fd);
+  Entry* current = entryFor(fd);
   // Removed earlier in this turn (and maybe re-added: then the generation differs).
-  if (it == entries_.end() || it->second->generation != generation) return;
-  std::shared_ptr<Entry> entry = it->second;  // survives remove() from inside the callback
+  if (current == nullptr || current->generation != generation) return;
+  // Survives remove() from inside the callback.
+  std::shared_ptr<Entry> entry = entries_[static_cast<size_t>(fd)];
   guarded("io", [&] { entry->cb(events); });
 }
 

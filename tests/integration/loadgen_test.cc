@@ -1,5 +1,6 @@
 // The benchmark load generator (contrib/bench) works against parleyd: sign-up, logins (with its
-// own TLS client and with OpenSSL's), idle sessions and chat traffic, briefly. Benchmarks themselves run on demand (contrib/bench/compare).
+// own TLS client and with OpenSSL's), idle sessions and chat traffic, briefly. Benchmarks
+// themselves run on demand (contrib/bench/compare).
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>

@@ -198,8 +198,8 @@ TEST_CASE("Tls13Records: a client takes the server's NewSessionTickets and ignor
   wire += sealed(*server, Records::kApplicationData, "<stream>");
   auto got = openAll(*client, wire);
   REQUIRE_FALSE(got.failure);
-  CHECK(got.contents == std::vector{Records::Content::Control, Records::Content::Control,
-                                    Records::Content::Data});
+  CHECK(got.contents ==
+        std::vector{Records::Content::Control, Records::Content::Control, Records::Content::Data});
   CHECK(got.data == "<stream>");
   CHECK(got.reply.empty());
   // Taken whole only, as KeyUpdate is.

@@ -348,7 +348,15 @@ Result<void, std::string> Tls13ClientHandshake::onMessage(uint8_t type, std::str
       expect_ = Expect::Certificate;
       return {};
     case Expect::Certificate:
-      if (type == kCertificateRequest) return Unexpected(std::string("a CertificateRequest"));
+      if (type == kCertificateRequest && !certificate_requested_) {
+        // §4.3.2: we have none and send an empty Certificate (§4.4.2) before our Finished.
+        Reader in(body);
+        certificate_request_context_ = std::string(in.vector(1));
+        if (!in.ok()) return Unexpected(std::string("malformed CertificateRequest"));
+        certificate_requested_ = true;
+        transcript_.append(whole);
+        return {};
+      }
       if (type != kCertificate) break;
       transcript_.append(whole);
       return onCertificate(body);
@@ -498,12 +506,22 @@ Result<void, std::string> Tls13ClientHandshake::onFinished(std::string_view body
   std::string client_secret = deriveSecret(master, "c ap traffic", hash);
   std::string server_secret = deriveSecret(master, "s ap traffic", hash);
 
+  std::string ours;
+  if (certificate_requested_) {
+    std::string empty;  // the request's context, no certificate_list entries
+    put8(empty, kCertificate);
+    put24(empty, 1 + certificate_request_context_.size() + 3);
+    put8(empty, certificate_request_context_.size());
+    empty += certificate_request_context_;
+    put24(empty, 0);
+    transcript_ += empty;
+    ours += empty;
+  }
   auto client_finished_key =
       net::Tls13Records::expandLabel(sha256(), client_hs_secret_, "finished", kHashSize);
-  std::string ours;
   put8(ours, kFinished);
   put24(ours, kHashSize);
-  ours += hmacOf(client_finished_key, hash);
+  ours += hmacOf(client_finished_key, transcriptHash());  // ..our Certificate, if any
   out += write_->seal(kHandshake, ours);
 
   records_ = net::Tls13Records::create(kAes128GcmSha256, {server_secret, 0}, {client_secret, 0},

@@ -5,7 +5,8 @@
 //
 // It offers TLS_AES_128_GCM_SHA256 with an X25519 key share, checks the server's
 // CertificateVerify signature with the key of the server's certificate (parsed once per
-// distinct certificate, see ServerKeyCache) and the server's Finished, and sends its own.
+// distinct certificate, see ServerKeyCache) and the server's Finished, and sends its own
+// (after an empty Certificate if the server asked for one: ejabberd does).
 // Like the OpenSSL client it replaces, it does not check the certificate chain: the servers
 // under test have the self-signed certificate the benchmark made for them.
 #pragma once
@@ -86,6 +87,8 @@ class Tls13ClientHandshake {
   std::string transcript_;  // every handshake message so far (§4.4.1)
   std::string handshake_secret_, client_hs_secret_, server_hs_secret_;
   EVP_PKEY* server_key_ = nullptr;  // from the cache
+  bool certificate_requested_ = false;
+  std::string certificate_request_context_;
   std::unique_ptr<Aead> read_, write_;
   std::unique_ptr<net::Tls13Records> records_;
 };

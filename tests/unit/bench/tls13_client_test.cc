@@ -150,6 +150,23 @@ TEST_CASE("Tls13ClientHandshake: a full handshake with OpenSSL's server, data bo
   }
 }
 
+// ejabberd asks every client for a certificate; one without answers with an empty Certificate.
+TEST_CASE("Tls13ClientHandshake: a server that asks for a client certificate gets none",
+          "[bench][tls13]") {
+  Identity id("EC");
+  Server server(id);
+  SSL_CTX_set_verify(server.ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  ServerKeyCache keys;
+  Tls13ClientHandshake client("localhost", keys);
+  std::string leftover;
+  REQUIRE(shakeHands(server, client, leftover) == "");  // the server accepted our Finished
+  CHECK(SSL_get0_peer_certificate(server.ssl) == nullptr);
+  auto records = client.takeRecords();
+  REQUIRE(records);
+  REQUIRE(SSL_write(server.ssl, "<features/>", 11) == 11);
+  CHECK(openAll(*records, leftover + server.take()) == "<features/>");
+}
+
 TEST_CASE("Tls13ClientHandshake: what it does not offer or cannot trust fails", "[bench][tls13]") {
   Identity id("EC");
   Server server(id);

@@ -301,8 +301,10 @@ Result<void, std::string> Tls13ClientHandshake::onRecord(uint8_t type, std::stri
   std::string_view content = record.substr(5);
   std::optional<std::string> opened;
   if (type == kChangeCipherSpec) return {};  // §5: ignored during the handshake
-  if (type == kAlert)
-    return Unexpected("alert " + std::to_string(record.size() > 6 ? uint8_t(record[6]) : 0));
+  if (type == kAlert) {
+    return Unexpected("alert " +
+                      std::to_string(record.size() > 6 ? static_cast<uint8_t>(record[6]) : 0));
+  }
   if (type == kData) {
     if (!read_) return Unexpected(std::string("protected record before the ServerHello"));
     opened = read_->open(record);
@@ -312,7 +314,8 @@ Result<void, std::string> Tls13ClientHandshake::onRecord(uint8_t type, std::stri
     type = static_cast<uint8_t>(opened->back());
     opened->pop_back();
     if (type == kAlert) {
-      return Unexpected("alert " + std::to_string(opened->size() > 1 ? uint8_t((*opened)[1]) : 0));
+      return Unexpected(
+          "alert " + std::to_string(opened->size() > 1 ? static_cast<uint8_t>((*opened)[1]) : 0));
     }
     content = *opened;
   } else if (read_) {

@@ -28,7 +28,11 @@ enum HandshakeType : uint8_t {
   kCertificateVerify = 15,
   kFinished = 20,
 };
-enum ContentType : uint8_t { kChangeCipherSpec = 20, kAlert = 21, kHandshake = 22, kData = 23 };
+// Record content types (§5.1), as the record layer names them.
+constexpr uint8_t kChangeCipherSpec = net::Tls13Records::kChangeCipherSpec;
+constexpr uint8_t kAlert = net::Tls13Records::kAlert;
+constexpr uint8_t kHandshake = net::Tls13Records::kHandshake;
+constexpr uint8_t kData = net::Tls13Records::kApplicationData;
 
 // §4.1.3: the ServerHello random of a HelloRetryRequest.
 constexpr unsigned char kRetryRandom[32] = {

@@ -3,12 +3,13 @@
 #include "tls13_client.h"
 
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <cstring>
+
+#include "auth/credentials.h"
 
 namespace parley::bench {
 namespace {
@@ -49,22 +50,10 @@ const EVP_CIPHER* aes128gcm() {
   return cipher;
 }
 
-std::string hashOf(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), out, &size, sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(out), size);
-}
-
+// SHA-256 and HMAC-SHA-256, the suite's hash (auth/credentials.h).
+std::string hashOf(std::string_view data) { return auth::hashOf(auth::HashAlg::Sha256, data); }
 std::string hmacOf(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (HMAC(sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-           &size) == nullptr) {
-    return {};
-  }
-  return std::string(reinterpret_cast<const char*>(out), size);
+  return auth::hmacOf(auth::HashAlg::Sha256, key, data);
 }
 
 // §7.1: Derive-Secret(Secret, Label, Messages), given Transcript-Hash(Messages).

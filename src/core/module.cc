@@ -177,7 +177,7 @@ bool Host::userExists(std::string_view user) const {
   if (!server_) return false;
   if (isAnonymous()) {
     auto bare = xmpp::BareJid::fromParts(user, domain());
-    return bare && !server_->registry().resources(*bare).empty();
+    return bare && server_->registry().hasResources(*bare);
   }
   return server_->storage().accounts().exists(domain(), user);
 }

@@ -2,19 +2,22 @@
 #include "core/registry.h"
 
 #include <algorithm>
-#include <functional>
 
 namespace parley::core {
 
-SessionRegistry::Shard& SessionRegistry::shardFor(const std::string& bare) const {
-  return shards_[std::hash<std::string>{}(bare) % kShards];
+const SessionRegistry::Resources* SessionRegistry::resourcesOf(const Shard& shard,
+                                                               const Key& key) const {
+  auto it = shard.users.find(key);
+  return it == shard.users.end() ? nullptr : &it->second;
 }
 
 std::optional<SessionRef> SessionRegistry::bind(const xmpp::FullJid& jid, SessionRef session) {
-  auto bare = jid.bare().toString();
-  auto& shard = shardFor(bare);
+  Key key(jid.bareText());
+  auto& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
-  auto& list = shard.users[bare];
+  auto it = shard.users.find(key);
+  if (it == shard.users.end()) it = shard.users.try_emplace(std::string(key.text)).first;
+  auto& list = it->second;
   for (auto& entry : list) {
     if (entry.resource == jid.resourcepart()) {
       auto previous = entry.session;
@@ -31,10 +34,10 @@ std::optional<SessionRef> SessionRegistry::bind(const xmpp::FullJid& jid, Sessio
 }
 
 void SessionRegistry::unbind(const xmpp::FullJid& jid, SessionRef session) {
-  auto bare = jid.bare().toString();
-  auto& shard = shardFor(bare);
+  Key key(jid.bareText());
+  auto& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
-  auto it = shard.users.find(bare);
+  auto it = shard.users.find(key);
   if (it == shard.users.end()) return;
   auto& list = it->second;
   std::erase_if(list, [&](const BoundResource& entry) {
@@ -45,10 +48,10 @@ void SessionRegistry::unbind(const xmpp::FullJid& jid, SessionRef session) {
 
 template <class Fn>
 void SessionRegistry::update(const xmpp::FullJid& jid, SessionRef session, Fn fn) {
-  auto bare = jid.bare().toString();
-  auto& shard = shardFor(bare);
+  Key key(jid.bareText());
+  auto& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
-  auto it = shard.users.find(bare);
+  auto it = shard.users.find(key);
   if (it == shard.users.end()) return;
   for (auto& entry : it->second) {
     if (entry.resource == jid.resourcepart() && entry.session == session) fn(entry);
@@ -69,24 +72,44 @@ void SessionRegistry::setRosterRequested(const xmpp::FullJid& jid, SessionRef se
 }
 
 std::optional<BoundResource> SessionRegistry::find(const xmpp::FullJid& jid) const {
-  auto bare = jid.bare().toString();
-  auto& shard = shardFor(bare);
+  Key key(jid.bareText());
+  auto& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
-  auto it = shard.users.find(bare);
-  if (it == shard.users.end()) return std::nullopt;
-  for (const auto& entry : it->second) {
-    if (entry.resource == jid.resourcepart()) return entry;
+  if (const auto* list = resourcesOf(shard, key)) {
+    for (const auto& entry : *list) {
+      if (entry.resource == jid.resourcepart()) return entry;
+    }
   }
   return std::nullopt;
 }
 
 std::vector<BoundResource> SessionRegistry::resources(const xmpp::BareJid& jid) const {
-  auto bare = jid.toString();
-  auto& shard = shardFor(bare);
+  Key key(jid.toString());
+  auto& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
-  auto it = shard.users.find(bare);
-  if (it == shard.users.end()) return {};
-  return it->second;
+  const auto* list = resourcesOf(shard, key);
+  return list ? *list : Resources{};
+}
+
+std::vector<ResourceRoute> SessionRegistry::routes(const xmpp::BareJid& jid) const {
+  Key key(jid.toString());
+  auto& shard = shardFor(key);
+  std::vector<ResourceRoute> routes;
+  std::lock_guard lock(shard.mutex);
+  if (const auto* list = resourcesOf(shard, key)) {
+    routes.reserve(list->size());
+    for (const auto& entry : *list) {
+      routes.push_back(ResourceRoute{entry.session, entry.priority, entry.available});
+    }
+  }
+  return routes;
+}
+
+bool SessionRegistry::hasResources(const xmpp::BareJid& jid) const {
+  Key key(jid.toString());
+  auto& shard = shardFor(key);
+  std::lock_guard lock(shard.mutex);
+  return resourcesOf(shard, key) != nullptr;
 }
 
 size_t SessionRegistry::sessionCount() const {

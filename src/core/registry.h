@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +21,13 @@ struct BoundResource {
   bool available = false;         // has sent initial presence and not unavailable since
   bool roster_requested = false;  // asked for the roster: gets roster pushes (RFC 6121 §2.1.6)
   xmpp::StanzaPtr presence;       // its latest broadcast available presence, if any
+};
+
+// What routing needs of one bound resource, copied out without its strings or its stanza.
+struct ResourceRoute {
+  SessionRef session;
+  int priority = 0;
+  bool available = false;
 };
 
 // Thread-safe. Sharded by bare JID with one short critical section per call;
@@ -38,17 +46,40 @@ class SessionRegistry {
   void setRosterRequested(const xmpp::FullJid& jid, SessionRef session);
 
   std::optional<BoundResource> find(const xmpp::FullJid& jid) const;
+  // Every resource bound to the account, in binding order: whole, or only what routing needs.
   std::vector<BoundResource> resources(const xmpp::BareJid& jid) const;
+  std::vector<ResourceRoute> routes(const xmpp::BareJid& jid) const;
+  bool hasResources(const xmpp::BareJid& jid) const;
   bool isResourceBound(const xmpp::FullJid& jid) const { return find(jid).has_value(); }
   size_t sessionCount() const;
 
  private:
   static constexpr size_t kShards = 64;
+  // A bare JID with its hash, computed once per call for both the shard and the map.
+  struct Key {
+    std::string_view text;
+    size_t hash;
+    explicit Key(std::string_view bare) : text(bare), hash(std::hash<std::string_view>{}(bare)) {}
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const std::string& bare) const { return std::hash<std::string_view>{}(bare); }
+    size_t operator()(const Key& key) const { return key.hash; }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    bool operator()(const std::string& a, const std::string& b) const { return a == b; }
+    bool operator()(const Key& a, const std::string& b) const { return a.text == b; }
+    bool operator()(const std::string& a, const Key& b) const { return a == b.text; }
+  };
+  using Resources = std::vector<BoundResource>;
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, std::vector<BoundResource>> users;  // key: bare JID string
+    std::unordered_map<std::string, Resources, KeyHash, KeyEqual> users;  // key: bare JID
   };
-  Shard& shardFor(const std::string& bare) const;
+  Shard& shardFor(const Key& key) const { return shards_[key.hash % kShards]; }
+  // The account's resources, or nullptr; the shard's mutex is held.
+  const Resources* resourcesOf(const Shard& shard, const Key& key) const;
   template <class Fn>
   void update(const xmpp::FullJid& jid, SessionRef session, Fn fn);
 

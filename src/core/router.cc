@@ -185,7 +185,7 @@ void Router::routeToBare(StanzaEvent& event, const xmpp::BareJid& bare) {
     if (isIqRequest(stanza)) event.bounce(Condition::ServiceUnavailable);
     return;
   }
-  auto resources = server_.registry().resources(bare);
+  auto resources = server_.registry().routes(bare);
   // An account with a bound resource exists: the store is asked only when none is online.
   if (resources.empty() && !accountExists(bare)) {
     // RFC 6121 §8.5.2.2: no such user.
@@ -212,7 +212,7 @@ void Router::routeToBare(StanzaEvent& event, const xmpp::BareJid& bare) {
   }
   // RFC 6121 §8.5.2.1.1: never to a negative priority; chat and normal go to the
   // highest-priority resources (all of them on a tie), headline to all.
-  std::erase_if(resources, [](const BoundResource& r) { return !r.available || r.priority < 0; });
+  std::erase_if(resources, [](const ResourceRoute& r) { return !r.available || r.priority < 0; });
   if (resources.empty()) {
     if (type == MessageType::Headline) return;
     // Offline storage (XEP-0160) takes it, or it bounces.

@@ -106,7 +106,7 @@ void Server::deleteUser(Host& host, std::string user, AccountDone done) {
 
 void Server::closeSessions(const xmpp::BareJid& jid, xmpp::StreamErrorCondition condition,
                            std::string_view text) {
-  for (const auto& resource : registry_.resources(jid)) {
+  for (const auto& resource : registry_.routes(jid)) {
     auto& worker = *workers_.at(resource.session.worker);
     auto ref = resource.session;
     auto close = [&worker, ref, condition, text = std::string(text)] {

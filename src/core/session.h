@@ -19,7 +19,8 @@ namespace parley::core {
 // reused, so a handle to a closed session resolves to nothing.
 struct SessionRef {
   uint32_t worker = 0;
-  uint64_t id = 0;
+  uint32_t slot = 0;  // its place in the worker's table; reused once the session is gone
+  uint64_t id = 0;    // unique for the server's lifetime
   bool operator==(const SessionRef&) const = default;
   bool valid() const { return id != 0; }
 };

@@ -36,7 +36,7 @@ Worker::~Worker() {
   join();
   if (!at_exit_.empty()) {  // the thread never ran
     graveyard_.clear();
-    sessions_.clear();
+    clearSessions();
     runAtExit();
   }
 }
@@ -54,7 +54,7 @@ void Worker::start() {
     loop_.run();
     // Sessions die on their own thread.
     graveyard_.clear();
-    sessions_.clear();
+    clearSessions();
     runAtExit();
   });
 }
@@ -62,7 +62,9 @@ void Worker::start() {
 void Worker::sweepIdleSessions() {
   auto now = loop_.now();
   size_t released = 0;
-  for (const auto& [id, session] : sessions_) released += session->releaseIdleMemory(now) ? 1 : 0;
+  for (const auto& slot : slots_) {
+    if (slot.session && slot.session->releaseIdleMemory(now)) ++released;
+  }
 #ifdef __GLIBC__
   // What the sessions gave back sits in malloc's free lists, counted in the RSS; returning the
   // free pages to the kernel is what makes many quiet sessions cheap. Only after a sweep that
@@ -72,6 +74,15 @@ void Worker::sweepIdleSessions() {
   loop_.addTimer(kIdleSweepInterval, [this] { sweepIdleSessions(); });
 }
 
+void Worker::clearSessions() {
+  // Moved out first: a session's destructor that looks itself up finds nothing.
+  auto slots = std::move(slots_);
+  slots_.clear();
+  free_slots_.clear();
+  session_count_ = 0;
+  slots.clear();
+}
+
 void Worker::stop() { loop_.stop(); }
 
 void Worker::join() {
@@ -79,24 +90,36 @@ void Worker::join() {
 }
 
 SessionRef Worker::adopt(std::unique_ptr<Session> session) {
-  SessionRef ref{index_, next_id_.fetch_add(1, std::memory_order_relaxed)};
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  SessionRef ref{
+      .worker = index_, .slot = slot, .id = next_id_.fetch_add(1, std::memory_order_relaxed)};
   session->setRef(ref);
-  sessions_.emplace(ref.id, std::move(session));
+  slots_[slot] = Slot{ref.id, std::move(session)};
+  ++session_count_;
   return ref;
 }
 
 void Worker::release(SessionRef ref) {
-  auto it = sessions_.find(ref.id);
-  if (it == sessions_.end()) return;
+  if (find(ref) == nullptr) return;
+  auto& slot = slots_[ref.slot];
   if (graveyard_.empty()) loop_.atEndOfTurn([this] { graveyard_.clear(); });
-  graveyard_.push_back(std::move(it->second));
-  sessions_.erase(it);
+  graveyard_.push_back(std::move(slot.session));
+  slot.id = 0;
+  free_slots_.push_back(ref.slot);
+  --session_count_;
 }
 
 Session* Worker::find(SessionRef ref) const {
-  if (ref.worker != index_) return nullptr;
-  auto it = sessions_.find(ref.id);
-  return it == sessions_.end() ? nullptr : it->second.get();
+  if (ref.worker != index_ || ref.slot >= slots_.size()) return nullptr;
+  const auto& slot = slots_[ref.slot];
+  return slot.id == ref.id && ref.id != 0 ? slot.session.get() : nullptr;
 }
 
 }  // namespace parley::core

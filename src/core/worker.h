@@ -5,7 +5,6 @@
 #include <functional>
 #include <memory>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "core/session.h"
@@ -48,13 +47,15 @@ class Worker {
   void release(SessionRef ref);
   // Loop thread only. The live session for a handle, or nullptr if it is gone.
   Session* find(SessionRef ref) const;
-  size_t sessionCount() const { return sessions_.size(); }
+  size_t sessionCount() const { return session_count_; }
   // Loop thread only. Calls fn for each live session (a snapshot: fn may release).
   template <class Fn>
   void forEachSession(Fn fn) {
     std::vector<SessionRef> refs;
-    refs.reserve(sessions_.size());
-    for (const auto& [id, session] : sessions_) refs.push_back(session->ref());
+    refs.reserve(session_count_);
+    for (const auto& slot : slots_) {
+      if (slot.session) refs.push_back(slot.session->ref());
+    }
     for (auto ref : refs) {
       if (auto* session = find(ref)) fn(*session);
     }
@@ -62,6 +63,7 @@ class Worker {
 
  private:
   void runAtExit();
+  void clearSessions();  // on the loop thread once it stopped
   // Every few seconds: Session::releaseIdleMemory on each session.
   void sweepIdleSessions();
 
@@ -70,7 +72,15 @@ class Worker {
   uint32_t index_;
   net::Loop loop_;
   std::thread thread_;
-  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+  // Indexed by SessionRef::slot: a lookup per routed stanza is one array read, whose id tells
+  // a live session from one that has gone and whose slot was reused.
+  struct Slot {
+    uint64_t id = 0;
+    std::unique_ptr<Session> session;
+  };
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  size_t session_count_ = 0;
   std::vector<std::unique_ptr<Session>> graveyard_;  // released this turn, freed at its end
   std::vector<std::function<void()>> at_exit_;
 };

@@ -145,6 +145,7 @@ class FullJid {
   bool hasLocalpart() const { return local_size_ > 0; }
 
   BareJid bare() const;
+  std::string_view bareText() const { return std::string_view(text_).substr(0, domain_end_); }
   const std::string& toString() const { return text_; }
 
   friend bool operator==(const FullJid&, const FullJid&) = default;

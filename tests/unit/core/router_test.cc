@@ -266,17 +266,72 @@ TEST_CASE("module handlers answer server iqs: ping, version, disco", "[router][m
 TEST_CASE("binding a taken full JID returns the previous session", "[registry]") {
   SessionRegistry registry;
   auto jid = *xmpp::Jid::parse("juliet@example.com/balcony")->asFull();
-  CHECK_FALSE(registry.bind(jid, SessionRef{0, 1}));
-  auto previous = registry.bind(jid, SessionRef{1, 2});
+  CHECK_FALSE(registry.bind(jid, SessionRef{.worker = 0, .id = 1}));
+  auto previous = registry.bind(jid, SessionRef{.worker = 1, .id = 2});
   REQUIRE(previous);
-  CHECK(*previous == SessionRef{0, 1});
+  CHECK(*previous == SessionRef{.worker = 0, .id = 1});
   // The old session's late unbind must not remove the new binding.
-  registry.unbind(jid, SessionRef{0, 1});
+  registry.unbind(jid, SessionRef{.worker = 0, .id = 1});
   REQUIRE(registry.find(jid));
-  CHECK(registry.find(jid)->session == SessionRef{1, 2});
-  registry.unbind(jid, SessionRef{1, 2});
+  CHECK(registry.find(jid)->session == SessionRef{.worker = 1, .id = 2});
+  registry.unbind(jid, SessionRef{.worker = 1, .id = 2});
   CHECK_FALSE(registry.find(jid));
   CHECK(registry.sessionCount() == 0);
+}
+
+TEST_CASE("routes() copies each resource's session, priority and availability", "[registry]") {
+  SessionRegistry registry;
+  auto bare = *xmpp::BareJid::fromParts("juliet", "example.com");
+  auto balcony = *bare.withResource("balcony");
+  auto chamber = *bare.withResource("chamber");
+  CHECK_FALSE(registry.hasResources(bare));
+  CHECK(registry.routes(bare).empty());
+  registry.bind(balcony, SessionRef{.worker = 0, .id = 1});
+  registry.bind(chamber, SessionRef{.worker = 1, .id = 2});
+  registry.setPresence(chamber, SessionRef{.worker = 1, .id = 2}, true, 5);
+  CHECK(registry.hasResources(bare));
+  auto routes = registry.routes(bare);
+  REQUIRE(routes.size() == 2);
+  CHECK(routes[0].session == SessionRef{.worker = 0, .id = 1});
+  CHECK_FALSE(routes[0].available);
+  CHECK(routes[1].session == SessionRef{.worker = 1, .id = 2});
+  CHECK(routes[1].available);
+  CHECK(routes[1].priority == 5);
+  // Another account in the same registry is not mixed in.
+  CHECK(registry.routes(*xmpp::BareJid::fromParts("romeo", "example.com")).empty());
+  registry.unbind(balcony, SessionRef{.worker = 0, .id = 1});
+  registry.unbind(chamber, SessionRef{.worker = 1, .id = 2});
+  CHECK_FALSE(registry.hasResources(bare));
+}
+
+TEST_CASE("a worker reuses a gone session's slot and never confuses the two", "[worker]") {
+  Worker worker(3);
+  auto first = worker.adopt(std::make_unique<FakeSession>());
+  REQUIRE(worker.find(first) != nullptr);
+  CHECK(worker.find(first)->ref() == first);
+  worker.release(first);
+  CHECK(worker.find(first) == nullptr);
+  CHECK(worker.sessionCount() == 0);
+
+  auto second = worker.adopt(std::make_unique<FakeSession>());
+  CHECK(second.slot == first.slot);
+  CHECK(second.id != first.id);
+  CHECK(worker.find(first) == nullptr);
+  REQUIRE(worker.find(second) != nullptr);
+  CHECK(worker.find(second)->ref() == second);
+
+  // A stale handle releases nothing; a handle of another worker finds nothing here.
+  worker.release(first);
+  CHECK(worker.sessionCount() == 1);
+  auto elsewhere = second;
+  elsewhere.worker = 4;
+  CHECK(worker.find(elsewhere) == nullptr);
+  auto third = worker.adopt(std::make_unique<FakeSession>());
+  CHECK(third.slot != second.slot);
+  CHECK(worker.sessionCount() == 2);
+  size_t visited = 0;
+  worker.forEachSession([&](Session&) { ++visited; });
+  CHECK(visited == 2);
 }
 
 TEST_CASE("event handlers run by priority and the first Yes ends dispatch", "[events]") {

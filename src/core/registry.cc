@@ -16,7 +16,7 @@ std::optional<SessionRef> SessionRegistry::bind(const xmpp::FullJid& jid, Sessio
   auto& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.users.find(key);
-  if (it == shard.users.end()) it = shard.users.try_emplace(std::string(key.text)).first;
+  if (it == shard.users.end()) it = shard.users.try_emplace(StoredKey(key)).first;
   auto& list = it->second;
   for (auto& entry : list) {
     if (entry.resource == jid.resourcepart()) {

@@ -61,21 +61,29 @@ class SessionRegistry {
     size_t hash;
     explicit Key(std::string_view bare) : text(bare), hash(std::hash<std::string_view>{}(bare)) {}
   };
+  // The map's own keys keep their hash: walking a bucket compares hashes, and touches a key's
+  // characters only on a match.
+  struct StoredKey {
+    std::string text;
+    size_t hash;
+    explicit StoredKey(const Key& key) : text(key.text), hash(key.hash) {}
+  };
   struct KeyHash {
     using is_transparent = void;
-    size_t operator()(const std::string& bare) const { return std::hash<std::string_view>{}(bare); }
+    size_t operator()(const StoredKey& key) const { return key.hash; }
     size_t operator()(const Key& key) const { return key.hash; }
   };
   struct KeyEqual {
     using is_transparent = void;
-    bool operator()(const std::string& a, const std::string& b) const { return a == b; }
-    bool operator()(const Key& a, const std::string& b) const { return a.text == b; }
-    bool operator()(const std::string& a, const Key& b) const { return a == b.text; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return a.hash == b.hash && a.text == b.text;
+    }
   };
   using Resources = std::vector<BoundResource>;
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Resources, KeyHash, KeyEqual> users;  // key: bare JID
+    std::unordered_map<StoredKey, Resources, KeyHash, KeyEqual> users;  // key: bare JID
   };
   Shard& shardFor(const Key& key) const { return shards_[key.hash % kShards]; }
   // The account's resources, or nullptr; the shard's mutex is held.

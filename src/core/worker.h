@@ -81,7 +81,7 @@ class Worker {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   size_t session_count_ = 0;
-  size_t closed_since_sweep_ = 0;
+  size_t closed_since_trim_ = 0;                     // sessions released since malloc_trim last ran
   std::vector<std::unique_ptr<Session>> graveyard_;  // released this turn, freed at its end
   std::vector<std::function<void()>> at_exit_;
 };

@@ -136,9 +136,24 @@ bool isSymbolOrPunctuation(char32_t cp) {
                      [cp](const Range& r) { return cp >= r.first && cp <= r.last; });
 }
 
+// An ASCII localpart needs none of the tables: NFKC leaves ASCII as it is, the only ASCII
+// mapping is case, no ASCII character is a symbol, has a compatibility mapping or is
+// right-to-left, and what nodeprep prohibits in ASCII (controls, space) is forbidden here too.
+Result<std::string, JidError> prepareAsciiLocalpart(std::string_view raw) {
+  std::string out(raw);
+  for (char& c : out) {
+    c = asciiLower(c);
+    if (isForbiddenInLocalpart(static_cast<unsigned char>(c)))
+      return Unexpected(JidError::InvalidLocalpart);
+  }
+  if (out.size() > kMaxJidPartSize) return Unexpected(JidError::LocalpartTooLong);
+  return out;
+}
+
 Result<std::string, JidError> prepareLocalpart(std::string_view raw) {
   if (raw.empty()) return Unexpected(JidError::EmptyLocalpart);
   if (raw.size() > kMaxRawPartSize) return Unexpected(JidError::LocalpartTooLong);
+  if (isAscii(raw)) return prepareAsciiLocalpart(raw);
   auto decoded = utf8::decode(raw);
   if (!decoded) return Unexpected(JidError::InvalidLocalpart);
 
@@ -282,6 +297,15 @@ Result<std::string, JidError> prepareDomainpart(std::string_view raw) {
 Result<std::string, JidError> prepareResourcepart(std::string_view raw) {
   if (raw.empty()) return Unexpected(JidError::EmptyResourcepart);
   if (raw.size() > kMaxRawPartSize) return Unexpected(JidError::ResourcepartTooLong);
+  if (isAscii(raw)) {
+    // Resourceprep maps no ASCII character and prohibits only ASCII's controls (RFC 3454
+    // table C.2.1; the space is allowed); NFKC leaves ASCII as it is.
+    const bool control =
+        std::any_of(raw.begin(), raw.end(), [](char c) { return c < 0x20 || c == 0x7F; });
+    if (control) return Unexpected(JidError::InvalidResourcepart);
+    if (raw.size() > kMaxJidPartSize) return Unexpected(JidError::ResourcepartTooLong);
+    return std::string(raw);
+  }
   const auto decoded = utf8::decode(raw);
   if (!decoded || decoded->find(U'\0') != CodePoints::npos)
     return Unexpected(JidError::InvalidResourcepart);

@@ -340,6 +340,45 @@ TEST_CASE("Part preparation helpers", "[jid]") {
   CHECK_FALSE(resourceprep("\x7F"));
 }
 
+// Every ASCII character, alone and between letters, in each part: what RFC 7622 §3.3.1 (the
+// localpart's exclusions), PRECIS and stringprep's nodeprep and resourceprep tables say.
+TEST_CASE("Every ASCII character is allowed or refused in each part as the RFCs say", "[jid]") {
+  const std::string forbidden_in_localpart = "\"&'/:<>@";
+  for (int code = 0; code < 0x80; ++code) {
+    const char c = static_cast<char>(code);
+    const std::string inside = std::string("Ab") + c + "Yz";
+    CAPTURE(code);
+    const bool control = code < 0x20 || code == 0x7F;
+    if (control || c == ' ' || forbidden_in_localpart.find(c) != std::string::npos) {
+      CHECK_FALSE(nodeprep(std::string(1, c)));
+      CHECK_FALSE(nodeprep(inside));
+      CHECK(Jid::fromParts(inside, "example.com", "").error() == JidError::InvalidLocalpart);
+    } else {
+      const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      CHECK(nodeprep(std::string(1, c)) == std::string(1, lower));
+      CHECK(nodeprep(inside) == std::string("ab") + lower + "yz");
+    }
+    if (control) {
+      CHECK_FALSE(resourceprep(std::string(1, c)));
+      CHECK_FALSE(resourceprep(inside));
+      CHECK(Jid::fromParts("", "example.com", inside).error() == JidError::InvalidResourcepart);
+    } else {
+      CHECK(resourceprep(std::string(1, c)) == std::string(1, c));
+      CHECK(resourceprep(inside) == inside);  // case kept
+    }
+  }
+  CHECK(nodeprep(std::string(kMaxJidPartSize, 'A')) == std::string(kMaxJidPartSize, 'a'));
+  CHECK_FALSE(nodeprep(std::string(kMaxJidPartSize + 1, 'a')));
+  CHECK(resourceprep(std::string(kMaxJidPartSize, ' ')) == std::string(kMaxJidPartSize, ' '));
+  CHECK_FALSE(resourceprep(std::string(kMaxJidPartSize + 1, 'a')));
+  // Outside ASCII the full preparation still runs: mapped, normalized, refused.
+  CHECK(nodeprep("J\xC3\x9Cliet") == "j\xC3\xBCliet");  // Ü lowercased
+  CHECK(nodeprep("\xEF\xBC\xA1") == "a");               // fullwidth A
+  CHECK_FALSE(nodeprep("a\xE2\x99\x9A"));               // a symbol, U+265A
+  CHECK(resourceprep("a\xC2\xADz") == "az");            // soft hyphen mapped to nothing
+  CHECK_FALSE(resourceprep("a\xE2\x80\x8Ez"));          // a bidi mark, prohibited
+}
+
 TEST_CASE("JidError names", "[jid]") {
   CHECK(toString(JidError::Empty) == "empty");
   CHECK(toString(JidError::InvalidLocalpart) == "invalid-localpart");

@@ -18,10 +18,14 @@ std::atomic<uint64_t> Worker::next_id_{1};
 namespace {
 thread_local Worker* t_current_worker = nullptr;
 constexpr std::chrono::seconds kIdleSweepInterval{5};
-constexpr size_t kTrimAfterReleases = 64;  // sessions that freed memory in one sweep
+constexpr size_t kTrimAfterReleases = 64;  // sessions quiet in one sweep, or closed at least
 }  // namespace
 
 Worker* currentWorker() { return t_current_worker; }
+
+bool shouldTrimHeap(size_t quiet, size_t closed, size_t open) {
+  return quiet >= kTrimAfterReleases || closed >= std::max(kTrimAfterReleases, open);
+}
 
 std::function<void(std::function<void()>)> postBack() {
   Worker* worker = t_current_worker;
@@ -76,8 +80,7 @@ void Worker::sweepIdleSessions() {
   // malloc_trim walks the whole heap (~50 ms at 10,000 sessions), so only after a sweep in
   // which many sessions went quiet, or once as many sessions have closed since the last trim
   // as are open now: steady churn on a big server does not trim every sweep.
-  if (released >= kTrimAfterReleases ||
-      closed_since_trim_ >= std::max(kTrimAfterReleases, session_count_)) {
+  if (shouldTrimHeap(released, closed_since_trim_, session_count_)) {
     auto started = std::chrono::steady_clock::now();
     malloc_trim(0);
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(

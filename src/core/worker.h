@@ -12,6 +12,11 @@
 
 namespace parley::core {
 
+// Whether a worker's sweep hands malloc's free pages back to the kernel (malloc_trim walks the
+// whole heap): after `quiet` sessions released memory in this sweep, or with `closed` sessions
+// gone since the last trim and `open` still there.
+bool shouldTrimHeap(size_t quiet, size_t closed, size_t open);
+
 class Worker {
  public:
   explicit Worker(uint32_t index) : index_(index) {}

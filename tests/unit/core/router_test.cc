@@ -304,6 +304,22 @@ TEST_CASE("routes() copies each resource's session, priority and availability", 
   CHECK_FALSE(registry.hasResources(bare));
 }
 
+TEST_CASE("a worker trims the heap after many quiet sessions or as many closes as are open",
+          "[worker]") {
+  // A sweep in which 64 sessions went quiet trims, whatever else happened.
+  CHECK_FALSE(shouldTrimHeap(63, 0, 10));
+  CHECK(shouldTrimHeap(64, 0, 10));
+  CHECK(shouldTrimHeap(64, 0, 100000));
+  // Closes count from the last trim: at least 64, and at least as many as are open.
+  CHECK_FALSE(shouldTrimHeap(0, 63, 0));
+  CHECK(shouldTrimHeap(0, 64, 0));
+  CHECK(shouldTrimHeap(0, 64, 64));
+  CHECK_FALSE(shouldTrimHeap(0, 64, 65));
+  CHECK_FALSE(shouldTrimHeap(0, 9999, 10000));  // steady churn on a big server
+  CHECK(shouldTrimHeap(0, 10000, 10000));       // everyone left once over
+  CHECK(shouldTrimHeap(0, 10000, 0));
+}
+
 TEST_CASE("a worker reuses a gone session's slot and never confuses the two", "[worker]") {
   Worker worker(3);
   auto first = worker.adopt(std::make_unique<FakeSession>());

@@ -2,11 +2,11 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/session.h"
@@ -55,35 +55,54 @@ class SessionRegistry {
 
  private:
   static constexpr size_t kShards = 64;
-  // A bare JID with its hash, computed once per call for both the shard and the map.
+  // A bare JID with its hash, computed once per call for both the shard and the table.
   struct Key {
     std::string_view text;
     size_t hash;
     explicit Key(std::string_view bare) : text(bare), hash(std::hash<std::string_view>{}(bare)) {}
   };
-  // The map's own keys keep their hash: walking a bucket compares hashes, and touches a key's
-  // characters only on a match.
-  struct StoredKey {
-    std::string text;
-    size_t hash;
-    explicit StoredKey(const Key& key) : text(key.text), hash(key.hash) {}
-  };
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(const StoredKey& key) const { return key.hash; }
-    size_t operator()(const Key& key) const { return key.hash; }
-  };
-  struct KeyEqual {
-    using is_transparent = void;
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const {
-      return a.hash == b.hash && a.text == b.text;
-    }
-  };
   using Resources = std::vector<BoundResource>;
-  struct Shard {
+  // An account with a bound resource. Its bare JID is stored right behind it, in the same
+  // allocation: checking a lookup's key reads no memory of its own.
+  struct Account;
+  struct AccountDeleter {
+    void operator()(Account* account) const;
+  };
+  using AccountPtr = std::unique_ptr<Account, AccountDeleter>;
+  // One shard's accounts by bare JID: open addressing with linear probing in a power-of-two
+  // table kept at most half full, each slot holding the key's hash. At 10,000 users a lookup
+  // reads one slot and the account; std::unordered_map read the bucket, the node before it,
+  // the node and the key's characters, each a cache miss (contrib/bench/RESULTS.md).
+  class Table {
+   public:
+    Account* find(const Key& key) const;
+    Account& findOrAdd(const Key& key);
+    void erase(const Key& key);
+    size_t size() const { return size_; }
+    template <class Fn>
+    void forEach(Fn fn) const {
+      for (const auto& slot : slots_) {
+        if (slot.account) fn(*slot.account);
+      }
+    }
+
+   private:
+    struct Slot {
+      size_t hash = 0;
+      AccountPtr account;  // null: free
+    };
+    size_t home(size_t hash) const;      // where the probe for this hash starts
+    size_t probe(const Key& key) const;  // the key's slot, or the free one ending its run
+    void grow();
+
+    std::vector<Slot> slots_;
+    size_t size_ = 0;
+    unsigned bits_ = 0;  // slots_.size() == 1 << bits_, once there is a table
+  };
+  // Its own cache line: the two workers' locks on neighbouring shards do not contend.
+  struct alignas(64) Shard {
     mutable std::mutex mutex;
-    std::unordered_map<StoredKey, Resources, KeyHash, KeyEqual> users;  // key: bare JID
+    Table accounts;
   };
   Shard& shardFor(const Key& key) const { return shards_[key.hash % kShards]; }
   // The account's resources, or nullptr; the shard's mutex is held.

@@ -140,13 +140,12 @@ std::optional<std::string> channelBindingOf(SSL* ssl, std::string_view type) {
 }  // namespace
 
 struct Connection::LeanTls {
-  std::unique_ptr<Tls13Records> records;
   std::string sni, alpn;
   std::optional<std::string> exporter, end_point;  // the channel bindings, made at the handoff
 };
 
 Connection::Connection(Loop& loop, Fd fd, SocketAddress peer, Handler& handler)
-    : loop_(loop), fd_(std::move(fd)), peer_(peer), handler_(&handler) {}
+    : loop_(loop), handler_(&handler), fd_(std::move(fd)), peer_(peer) {}
 
 Connection::~Connection() {
   loop_.cancelTimer(close_timer_);
@@ -258,7 +257,9 @@ void Connection::registerWithLoop() {
   if (registered_) return;
   registered_ = true;
   interest_ = EPOLLIN | EPOLLRDHUP;
-  loop_.add(fd_.get(), interest_, [this](uint32_t events) { onEvents(events); });
+  loop_.add(
+      fd_.get(), interest_,
+      [](void* self, uint32_t events) { static_cast<Connection*>(self)->onEvents(events); }, this);
   updateInterest();
 }
 
@@ -418,8 +419,8 @@ void Connection::handOffTls() {
   auto records = handoff_->take(ssl_.get());
   handoff_.reset();
   if (!records) return;
+  records_ = std::move(records);
   lean_ = std::make_unique<LeanTls>();
-  lean_->records = std::move(records);
   lean_->sni = sniOf(ssl_.get());
   lean_->alpn = alpnOf(ssl_.get());
   lean_->exporter = channelBindingOf(ssl_.get(), "tls-exporter");
@@ -430,7 +431,7 @@ void Connection::handOffTls() {
 // Decrypts every complete record in the feed, handing the plaintext over in pieces as large
 // as the buffer: many small stanzas that arrived together reach the parser in one call.
 bool Connection::decryptInput() {
-  if (lean_) return openRecords();
+  if (records_) return openRecords();
   std::weak_ptr<char> guard = alive_;
   char* buffer = plaintextBuffer();
   size_t used = 0;
@@ -494,7 +495,7 @@ bool Connection::openRecords() {
     if (size - Tls13Records::kHeaderSize > kPlaintextBufferSize - used && !deliver()) {
       return false;
     }
-    auto opened = lean_->records->open(tls_feed_.substr(0, size), buffer + used, tls_out_);
+    auto opened = records_->open(tls_feed_.substr(0, size), buffer + used, tls_out_);
     tls_feed_.remove_prefix(size);
     if (!opened) {
       // What came before the bad record is good. A pause does not postpone the end: the record
@@ -523,7 +524,7 @@ bool Connection::openRecords() {
 // Tells the peer why (best effort) and closes.
 void Connection::failTls(const Tls13Records::Failure& failure) {
   if (failure.alert != Tls13Records::kNoAlert) {
-    lean_->records->sealAlert(failure.alert, tls_out_);
+    records_->sealAlert(failure.alert, tls_out_);
     writeSocket();
   }
   finish("TLS error: " + failure.message, false);
@@ -607,8 +608,8 @@ void Connection::flushOutput() {
         out_offset_ == out_.size()) {
       close_notify_sent_ = true;
       // close_notify, behind the last data; we do not wait for theirs.
-      if (lean_) {
-        lean_->records->sealAlert(Tls13Records::kCloseNotify, tls_out_);
+      if (records_) {
+        records_->sealAlert(Tls13Records::kCloseNotify, tls_out_);
       } else {
         ERR_clear_error();
         SSL_shutdown(ssl_.get());
@@ -672,8 +673,8 @@ Connection::WriteResult Connection::writeSocket() {
 
 // Encrypts out_ into tls_out_ (our BIO takes every record), for writeSocket to send.
 Connection::WriteResult Connection::writeTls() {
-  if (lean_ && out_offset_ < out_.size()) {
-    auto sealed = lean_->records->seal(std::string_view(out_).substr(out_offset_), tls_out_);
+  if (records_ && out_offset_ < out_.size()) {
+    auto sealed = records_->seal(std::string_view(out_).substr(out_offset_), tls_out_);
     if (!sealed) {
       finish("TLS write failed: " + sealed.error().message, false);
       return WriteResult::Failed;
@@ -761,7 +762,7 @@ void Connection::releaseIdleBuffers() {
   }
   // tls_out_ is freed whenever it has been written.
   if (tls_in_.empty()) std::string().swap(tls_in_);
-  if (lean_) lean_->records->releaseIdle();
+  if (records_) records_->releaseIdle();
 }
 
 void Connection::setReadPaused(bool paused) {
@@ -779,7 +780,7 @@ bool Connection::holdsTlsInput() const {
 
 // Without an SSL, a record cut off at the end waits in tls_in_: only the socket can add to it.
 bool Connection::holdsOnlyPartOfARecord() const {
-  if (!lean_) return false;
+  if (!records_) return false;
   size_t size = Tls13Records::recordSize(tls_in_);
   return size == 0 || size > tls_in_.size();
 }

@@ -25,7 +25,7 @@ namespace parley::net {
 // handshake flight, session tickets and application data leave in one write().
 // A server connection that negotiated TLS 1.3 frees its SSL object once the handshake is done
 // and protects its records with Tls13Records (keys only: an idle session stays small).
-class Connection {
+class alignas(64) Connection {
  public:
   class Handler {
    public:
@@ -90,7 +90,7 @@ class Connection {
   std::string alpnProtocol() const;  // "" when none was negotiated
   std::string tlsVersion() const;    // "TLSv1.3", or "" without TLS
   // Established TLS 1.3 as the server: records go through Tls13Records, OpenSSL's SSL is gone.
-  bool usesOwnTlsRecords() const { return lean_ != nullptr; }
+  bool usesOwnTlsRecords() const { return records_ != nullptr; }
 
   // Channel binding data for SCRAM-*-PLUS, or nullopt if not available:
   // "tls-exporter" (RFC 9266): 32 bytes, label "EXPORTER-Channel-Binding", empty context;
@@ -156,42 +156,50 @@ class Connection {
   static int bioWrite(BIO* bio, const char* data, int len);
   static long bioCtrl(BIO* bio, int cmd, long num, void* ptr);
 
+  // Laid out by use: with 10,000 sessions each event finds its connection cold, and every
+  // cache line it reads is a miss (~0.5 µs on the benchmark machine). The first line holds
+  // what every event reads; the second what a read also needs; the third what a write adds;
+  // the rest is for the handshake, closing and the odd query.
   Loop& loop_;
-  Fd fd_;
-  SocketAddress peer_;
   Handler* handler_;
-  SslPtr ssl_;
-  // What an established TLS 1.3 server connection keeps of its handshake, once ssl_ is freed.
-  struct LeanTls;
-  std::unique_ptr<LeanTls> lean_;
-  std::unique_ptr<Tls13Handoff> handoff_;  // server side, during the handshake
-
+  // An established TLS 1.3 server connection, once ssl_ is freed: its records, read and
+  // written on every event (here, not behind lean_: one cold pointer less per message).
+  std::unique_ptr<Tls13Records> records_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
+  Fd fd_;
+  uint32_t interest_ = 0;
   State state_ = State::Idle;
   TlsState tls_ = TlsState::None;
-  std::string out_;  // application data not yet written (with TLS: not yet encrypted)
-  size_t out_offset_ = 0;
-  // With TLS, the bytes for the socket: the plaintext queued before TLS started (<proceed/>),
-  // then TLS records.
-  std::string tls_out_;
-  size_t tls_out_offset_ = 0;
-  // Ciphertext OpenSSL reads from: a view of the thread's read buffer or of tls_in_, only
-  // while this connection processes input.
-  std::string_view tls_feed_;
-  // Ciphertext read but not processed: reading stopped midway, or (Tls13Records) the start of
-  // a record whose end has not arrived.
-  std::string tls_in_;
-
   bool registered_ = false;
-  uint32_t interest_ = 0;
   bool read_paused_ = false;
   bool output_backlogged_ = false;  // past kOutputHighWater: not reading until it drains
   bool flush_scheduled_ = false;
   bool write_blocked_ = false;  // the socket said "try again when writable"
   bool close_notify_sent_ = false;
   bool linger_ = false;  // closed gracefully: drain input before close(2)
-  Loop::TimerId close_timer_ = 0;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
+
+  // Ciphertext read but not processed: reading stopped midway, or (Tls13Records) the start of
+  // a record whose end has not arrived.
+  std::string tls_in_;
+  // Ciphertext OpenSSL reads from: a view of the thread's read buffer or of tls_in_, only
+  // while this connection processes input.
+  std::string_view tls_feed_;
+  size_t out_offset_ = 0;
+  size_t tls_out_offset_ = 0;
+
+  std::string out_;  // application data not yet written (with TLS: not yet encrypted)
+  // With TLS, the bytes for the socket: the plaintext queued before TLS started (<proceed/>),
+  // then TLS records.
+  std::string tls_out_;
+
   Stats stats_;
+  Loop::TimerId close_timer_ = 0;
+  SslPtr ssl_;
+  // What an established TLS 1.3 server connection keeps of its handshake.
+  struct LeanTls;
+  std::unique_ptr<LeanTls> lean_;
+  std::unique_ptr<Tls13Handoff> handoff_;  // server side, during the handshake
+  SocketAddress peer_;
 };
 
 }  // namespace parley::net

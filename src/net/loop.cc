@@ -51,7 +51,11 @@ Loop::Loop()
   PARLEY_CHECK(epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev) == 0);
 }
 
-Loop::~Loop() = default;
+Loop::~Loop() {
+  for (auto& entry : entries_) {
+    if (entry.owns_function) delete static_cast<Function*>(entry.arg);
+  }
+}
 
 bool Loop::isLoopThread() const {
   return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
@@ -105,25 +109,31 @@ void Loop::atEndOfTurn(std::function<void()> fn) {
   end_of_turn_.push_back(std::move(fn));
 }
 
-void Loop::add(int fd, uint32_t events, std::function<void(uint32_t)> cb) {
+void Loop::add(int fd, uint32_t events, Function cb) {
+  auto* function = new Function(std::move(cb));
+  add(
+      fd, events, [](void* arg, uint32_t ev) { (*static_cast<Function*>(arg))(ev); }, function);
+  entries_[static_cast<size_t>(fd)].owns_function = true;
+}
+
+void Loop::add(int fd, uint32_t events, IoFunction fn, void* arg) {
   PARLEY_ASSERT(isLoopThread());
   PARLEY_CHECK(fd >= 0);
-  auto entry = std::make_shared<Entry>();
-  entry->cb = std::move(cb);
-  entry->generation = next_generation_++;
+  uint32_t generation = next_generation_++;
   if (next_generation_ == 0 || next_generation_ == 0xffffffffU) next_generation_ = 1;
   epoll_event ev{};
   ev.events = events;
-  ev.data.u64 = (static_cast<uint64_t>(entry->generation) << 32) | static_cast<uint32_t>(fd);
+  ev.data.u64 = (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
   PARLEY_CHECK(epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0);
   auto index = static_cast<size_t>(fd);
   if (index >= entries_.size()) entries_.resize(std::max(index + 1, entries_.size() * 2));
-  entries_[index] = std::move(entry);
+  entries_[index] = Entry{fn, arg, generation, false};
 }
 
-Loop::Entry* Loop::entryFor(int fd) const {
+Loop::Entry* Loop::entryFor(int fd) {
   auto index = static_cast<size_t>(fd);
-  return fd >= 0 && index < entries_.size() ? entries_[index].get() : nullptr;
+  if (fd < 0 || index >= entries_.size() || entries_[index].fn == nullptr) return nullptr;
+  return &entries_[index];
 }
 
 void Loop::modify(int fd, uint32_t events) {
@@ -138,9 +148,18 @@ void Loop::modify(int fd, uint32_t events) {
 
 void Loop::remove(int fd) {
   PARLEY_ASSERT(isLoopThread());
-  if (entryFor(fd) == nullptr) return;
-  // The entry may be running right now; runIo holds its own reference.
-  entries_[static_cast<size_t>(fd)].reset();
+  Entry* entry = entryFor(fd);
+  if (entry == nullptr) return;
+  if (entry->owns_function) {
+    auto* function = static_cast<Function*>(entry->arg);
+    // The callback running now is this std::function: it goes once it returns.
+    if (entry->arg == running_) {
+      retired_.reset(function);
+    } else {
+      delete function;
+    }
+  }
+  *entry = Entry{};
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != EBADF &&
       errno != ENOENT) {
     log::warn("loop: epoll_ctl(DEL, ", fd, ") failed: ", std::strerror(errno));
@@ -190,9 +209,11 @@ void Loop::runIo(uint64_t data, uint32_t events) {
   Entry* current = entryFor(fd);
   // Removed earlier in this turn (and maybe re-added: then the generation differs).
   if (current == nullptr || current->generation != generation) return;
-  // Survives remove() from inside the callback.
-  std::shared_ptr<Entry> entry = entries_[static_cast<size_t>(fd)];
-  guarded("io", [&] { entry->cb(events); });
+  Entry entry = *current;
+  running_ = entry.arg;
+  guarded("io", [&] { entry.fn(entry.arg, events); });
+  running_ = nullptr;
+  retired_.reset();
 }
 
 void Loop::runTimers() {

@@ -55,6 +55,10 @@ class Loop {
   // fd registration; loop thread only. The callback gets the epoll event mask.
   // The loop does not own the fd; remove() it before closing it.
   void add(int fd, uint32_t events, std::function<void(uint32_t)> cb);
+  // The same for a callback that is a plain function of `arg`: nothing to allocate, and the
+  // event reaches `arg` through one table read (what every Connection uses).
+  using IoFunction = void (*)(void* arg, uint32_t events);
+  void add(int fd, uint32_t events, IoFunction fn, void* arg);
   void modify(int fd, uint32_t events);
   // Safe from inside that fd's callback (or any other); no callback for it runs afterwards
   // in this turn, even if the fd number is reused and added again within the turn.
@@ -64,10 +68,15 @@ class Loop {
   std::chrono::steady_clock::time_point now() const { return now_; }
 
  private:
+  // What runs for one fd. runIo copies it before the call, so a callback may remove or add
+  // fds (its own included) and the table may grow under it.
   struct Entry {
-    std::function<void(uint32_t)> cb;
+    IoFunction fn = nullptr;  // null: no fd here
+    void* arg = nullptr;
     uint32_t generation = 0;
+    bool owns_function = false;  // arg is a std::function add() made; remove() deletes it
   };
+  using Function = std::function<void(uint32_t)>;
   struct TimerSlot {
     std::chrono::steady_clock::time_point when;
     TimerId id;
@@ -75,7 +84,7 @@ class Loop {
   };
 
   void wake();
-  Entry* entryFor(int fd) const;  // nullptr when fd is not added
+  Entry* entryFor(int fd);  // nullptr when fd is not added
   int timeoutMs() const;
   void runIo(uint64_t data, uint32_t events);
   void runTimers();
@@ -93,8 +102,10 @@ class Loop {
 
   // By fd: the kernel hands out the lowest free numbers, so a table is dense, and one index
   // instead of a hash lookup per event (with 10,000 sessions that lookup missed the cache).
-  std::vector<std::shared_ptr<Entry>> entries_;
+  std::vector<Entry> entries_;
   uint32_t next_generation_ = 1;
+  const void* running_ = nullptr;      // the arg of the io callback running now
+  std::unique_ptr<Function> retired_;  // its std::function, if remove() took it meanwhile
 
   std::vector<TimerSlot> timer_heap_;  // min-heap by (when, id); cancelled slots are skipped
   std::unordered_map<TimerId, std::function<void()>> timers_;

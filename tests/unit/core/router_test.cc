@@ -1,8 +1,11 @@
 // Routing decisions (RFC 6120 §10, RFC 6121 §8.5) with fake sessions on real workers.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "../storage/temp_dir.h"
@@ -302,6 +305,99 @@ TEST_CASE("routes() copies each resource's session, priority and availability", 
   registry.unbind(balcony, SessionRef{.worker = 0, .id = 1});
   registry.unbind(chamber, SessionRef{.worker = 1, .id = 2});
   CHECK_FALSE(registry.hasResources(bare));
+}
+
+// The registry's own hash table grows, probes and deletes by moving accounts back into the
+// hole, and keeps a copy of up to two resources' routes on each account; thousands of
+// accounts binding, changing presence and leaving in random order, checked after every step
+// against a plain std::map, walk all of that.
+TEST_CASE("the registry agrees with a plain map through thousands of binds and unbinds",
+          "[registry]") {
+  SessionRegistry registry;
+  struct Bound {
+    SessionRef ref;
+    int priority = 0;
+    bool available = false;
+  };
+  std::map<std::string, std::map<std::string, Bound>> model;  // bare -> resource -> binding
+  std::mt19937 random(20261204);
+  uint64_t next_id = 1;
+  auto bare = [](size_t user) {
+    // Short and long localparts: some bare JIDs fit a std::string's own buffer, most do not.
+    std::string local = user % 3 == 0 ? "u" + std::to_string(user)
+                                      : "someone-with-a-longer-name-" + std::to_string(user);
+    return *xmpp::BareJid::fromParts(local, "example.com");
+  };
+  auto check = [&](size_t user) {
+    auto jid = bare(user);
+    auto routes = registry.routes(jid);
+    auto it = model.find(jid.toString());
+    size_t expected = it == model.end() ? 0 : it->second.size();
+    REQUIRE(routes.size() == expected);
+    CHECK(registry.hasResources(jid) == (expected > 0));
+    if (it == model.end()) return;
+    for (const auto& [resource, bound] : it->second) {
+      auto found = registry.find(*jid.withResource(resource));
+      REQUIRE(found);
+      CHECK(found->session == bound.ref);
+      auto route = std::find_if(routes.begin(), routes.end(),
+                                [&](const ResourceRoute& r) { return r.session == bound.ref; });
+      REQUIRE(route != routes.end());
+      CHECK(route->priority == bound.priority);
+      CHECK(route->available == bound.available);
+    }
+  };
+  constexpr size_t kUsers = 3000;
+  for (int step = 0; step < 40000; ++step) {
+    size_t user = random() % kUsers;
+    auto jid = bare(user);
+    std::string resource = "r" + std::to_string(random() % 3);
+    auto full = *jid.withResource(resource);
+    auto& resources = model[jid.toString()];
+    auto it = resources.find(resource);
+    switch (random() % 3) {
+      case 0: {
+        SessionRef ref{.worker = 0, .slot = 0, .id = next_id++};
+        auto previous = registry.bind(full, ref);
+        REQUIRE(previous.has_value() == (it != resources.end()));
+        if (previous) CHECK(*previous == it->second.ref);
+        resources[resource] = Bound{ref};
+        break;
+      }
+      case 1:
+        if (it != resources.end()) {
+          registry.unbind(full, it->second.ref);
+          resources.erase(it);
+        }
+        break;
+      default:
+        if (it != resources.end()) {
+          bool available = random() % 2 == 0;
+          int priority = static_cast<int>(random() % 11) - 5;
+          registry.setPresence(full, it->second.ref, available, priority);
+          it->second.available = available;
+          it->second.priority = priority;
+        }
+        break;
+    }
+    if (resources.empty()) model.erase(jid.toString());
+    check(user);
+    check(random() % kUsers);  // another account: the table moved things around it
+  }
+  size_t sessions = 0;
+  for (const auto& [jid, resources] : model) sessions += resources.size();
+  CHECK(registry.sessionCount() == sessions);
+  for (size_t user = 0; user < kUsers; ++user) check(user);
+  // Everyone leaves: every lookup misses, and the emptied table still answers.
+  for (const auto& [text, resources] : model) {
+    auto jid = *xmpp::Jid::parse(text);
+    for (const auto& [resource, bound] : resources) {
+      registry.unbind(*jid.bare().withResource(resource), bound.ref);
+    }
+  }
+  model.clear();
+  CHECK(registry.sessionCount() == 0);
+  for (size_t user = 0; user < kUsers; ++user) check(user);
 }
 
 TEST_CASE("a worker trims the heap after many quiet sessions or as many closes as are open",

@@ -192,6 +192,55 @@ TEST_CASE("Loop: an fd removed earlier in the turn gets no callback", "[net][loo
   CHECK(calls == 1);
 }
 
+// The callback's own std::function must outlive remove() while it runs, and the fd table
+// may grow under it: run under ASan, a use after free or a moved-from callback shows here.
+TEST_CASE("Loop: a callback may remove and re-add its own fd and grow the table", "[net][loop]") {
+  Loop loop;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  Fd read_end(fds[0]), write_end(fds[1]);
+  std::vector<Fd> extra;
+  std::string label(100, 'x');  // captured by value: the std::function holds it on the heap
+  std::string seen;
+  int writable_calls = 0;
+  struct Counter {
+    Loop* loop;
+    int fd;
+    int* calls;
+  };
+  Counter counter{&loop, -1, &writable_calls};
+  loop.add(read_end.get(), EPOLLIN, [&, label](uint32_t) {
+    char c;
+    REQUIRE(::read(read_end.get(), &c, 1) == 1);
+    loop.remove(read_end.get());
+    loop.add(read_end.get(), EPOLLIN, [&](uint32_t) { FAIL("the old pipe byte was read"); });
+    // Fds numbered past the table's end make it grow while this callback runs.
+    for (int i = 0; i < 40; ++i) {
+      int more[2];
+      REQUIRE(::pipe(more) == 0);
+      extra.emplace_back(more[0]);
+      extra.emplace_back(more[1]);
+    }
+    counter.fd = extra.back().get();
+    loop.add(
+        counter.fd, EPOLLOUT,
+        [](void* arg, uint32_t events) {
+          auto* self = static_cast<Counter*>(arg);
+          CHECK((events & EPOLLOUT) != 0);
+          ++*self->calls;
+          self->loop->remove(self->fd);
+          self->loop->stop();
+        },
+        &counter);
+    seen = label;  // the captures are still there after remove, add and growth
+  });
+  REQUIRE(::write(write_end.get(), "x", 1) == 1);
+  REQUIRE(test::runWithWatchdog(loop));
+  CHECK(seen == label);
+  CHECK(writable_calls == 1);
+  loop.remove(read_end.get());
+}
+
 TEST_CASE("Loop: now() is cached per turn and advances", "[net][loop]") {
   Loop loop;
   auto before = loop.now();

@@ -258,7 +258,7 @@ void Connection::registerWithLoop() {
   registered_ = true;
   interest_ = EPOLLIN | EPOLLRDHUP;
   loop_.add(
-      fd_.get(), interest_,
+      fd_.get(), interest_ | EPOLLET,
       [](void* self, uint32_t events) { static_cast<Connection*>(self)->onEvents(events); }, this);
   updateInterest();
 }
@@ -270,7 +270,7 @@ void Connection::updateInterest() {
   if (reading) want |= EPOLLIN | EPOLLRDHUP;
   if (write_blocked_) want |= EPOLLOUT;
   if (want != interest_) {
-    loop_.modify(fd_.get(), want);
+    loop_.modify(fd_.get(), want | EPOLLET);
     interest_ = want;
   }
 }
@@ -293,6 +293,8 @@ void Connection::onEvents(uint32_t events) {
     if (!stillHere(guard) || state_ == State::Closed) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+    // The end of input comes once: a short read no longer means there is nothing left.
+    if (events & (EPOLLRDHUP | EPOLLHUP)) peer_hung_up_ = true;
     if (interest_ & EPOLLIN) {
       // On HUP the read returns what is left, then EOF (now or next turn): no spin.
       onReadable();
@@ -306,14 +308,28 @@ void Connection::onEvents(uint32_t events) {
 
 void Connection::onReadable() {
   if (state_ != State::Open || read_paused_) return;
-  if (tls_ == TlsState::None) {
-    readPlain();
-  } else {
-    readTls();
-  }
+  bool more = tls_ == TlsState::None ? readPlain() : readTls();
+  if (more) scheduleRead();
 }
 
-void Connection::readPlain() {
+// Edge-triggered epoll reports the socket again only when more arrives: what we stopped short
+// of (the per-event cap, a handler that switched to TLS) is read on a later turn. Reading
+// stopped for backpressure resumes through updateInterest: re-arming EPOLLIN re-checks the
+// socket (epoll_ctl MOD).
+void Connection::scheduleRead() {
+  if (read_scheduled_) return;
+  read_scheduled_ = true;
+  std::weak_ptr<char> guard = alive_;
+  loop_.post([this, guard] {
+    if (!stillHere(guard)) return;
+    read_scheduled_ = false;
+    if (state_ != State::Open || readingStopped()) return;
+    onReadable();
+    if (stillHere(guard)) updateInterest();
+  });
+}
+
+bool Connection::readPlain() {
   std::weak_ptr<char> guard = alive_;
   char* buffer = readBuffer();
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
@@ -322,29 +338,29 @@ void Connection::readPlain() {
       ++stats_.reads;
       stats_.bytes_in += static_cast<uint64_t>(n);
       handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
+      bool drained = static_cast<size_t>(n) < kReadBufferSize && !peer_hung_up_;
+      if (!stillHere(guard)) return false;
       // The handler may have closed, paused, or switched to TLS (STARTTLS).
-      if (!stillHere(guard) || state_ != State::Open || readingStopped() ||
-          tls_ != TlsState::None) {
-        return;
-      }
-      if (static_cast<size_t>(n) < kReadBufferSize) return;  // drained; epoll reports more
+      if (state_ != State::Open || readingStopped() || tls_ != TlsState::None) return !drained;
+      if (drained) return false;
       continue;
     }
     if (n == 0) {
       finish("peer closed the connection", false);
-      return;
+      return false;
     }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
     finish(std::string("read failed: ") + std::strerror(errno), false);
-    return;
+    return false;
   }
+  return true;  // the cap: the socket may hold more
 }
 
 // Reads what the socket holds once, then lets OpenSSL (or Tls13Records) take every record in
 // it; a record cut off at the end stays in OpenSSL's buffer (or in tls_in_) until the rest
 // arrives.
-void Connection::readTls() {
+bool Connection::readTls() {
   std::weak_ptr<char> guard = alive_;
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     bool drained = false;
@@ -358,13 +374,13 @@ void Connection::readTls() {
         // A peer that closes TCP without close_notify is normal for XMPP; the XML stream has
         // its own end (</stream:stream>), so truncation is detected there.
         finish("peer closed the connection", false);
-        return;
+        return false;
       }
       if (n < 0) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
         finish(std::string("read failed: ") + std::strerror(errno), false);
-        return;
+        return false;
       }
       ++stats_.reads;
       tls_feed_ = std::string_view(buffer, static_cast<size_t>(n));
@@ -372,22 +388,14 @@ void Connection::readTls() {
         tls_in_.append(tls_feed_);
         tls_feed_ = tls_in_;
       }
-      drained = static_cast<size_t>(n) < kReadBufferSize;  // epoll reports more
+      drained = static_cast<size_t>(n) < kReadBufferSize && !peer_hung_up_;
     }
     bool go_on = processTlsInput();
-    if (!stillHere(guard)) return;
+    if (!stillHere(guard)) return false;
     keepUnreadTlsInput(from_leftover);
-    if (!go_on || state_ != State::Open || drained) return;
+    if (!go_on || state_ != State::Open || drained) return !drained && state_ == State::Open;
   }
-  // Hit the per-event cap. Level-triggered epoll covers bytes still in the socket, but not
-  // what we or OpenSSL already hold, so come back for that next turn.
-  if (holdsTlsInput()) {
-    loop_.post([this, guard] {
-      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
-      readTls();
-      if (stillHere(guard)) updateInterest();
-    });
-  }
+  return true;  // the cap: the socket, or what we or OpenSSL already hold, may have more
 }
 
 bool Connection::processTlsInput() {

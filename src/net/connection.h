@@ -118,16 +118,18 @@ class alignas(64) Connection {
   const Stats& stats() const { return stats_; }
 
  private:
-  enum class State { Idle, Open, Closing, Closed };
-  enum class TlsState { None, Handshaking, Established };
+  enum class State : uint8_t { Idle, Open, Closing, Closed };
+  enum class TlsState : uint8_t { None, Handshaking, Established };
   enum class WriteResult { Done, Blocked, Failed };
 
   void startTls(SSL_CTX* ctx, bool as_client, const std::string& server_name);
   void registerWithLoop();
   void onEvents(uint32_t events);
   void onReadable();
-  void readPlain();
-  void readTls();
+  void scheduleRead();
+  // Each reads what the socket holds, up to a cap; true if it may hold more than was read.
+  bool readPlain();
+  bool readTls();
   // Runs the handshake, then decrypts, on what tls_feed_ holds; false: stop reading.
   bool processTlsInput();
   bool handshakeStep();  // true once the handshake completed (and the stream is still open)
@@ -174,6 +176,8 @@ class alignas(64) Connection {
   bool read_paused_ = false;
   bool output_backlogged_ = false;  // past kOutputHighWater: not reading until it drains
   bool flush_scheduled_ = false;
+  bool read_scheduled_ = false;
+  bool peer_hung_up_ = false;   // epoll said RDHUP or HUP: read until EOF, not to a short read
   bool write_blocked_ = false;  // the socket said "try again when writable"
   bool close_notify_sent_ = false;
   bool linger_ = false;  // closed gracefully: drain input before close(2)

@@ -17,8 +17,9 @@
 namespace parley::net {
 
 // Lives on its thread; only post() and stop() may be called from other threads.
-// Level-triggered epoll. Every callback (io, timer, posted, end-of-turn) runs inside a
-// catch-all that logs and continues: no exception crosses the loop.
+// Level-triggered epoll, unless add() is given EPOLLET (Connection is: each event then
+// costs the kernel one readiness check, not two). Every callback (io, timer, posted, end-of-turn)
+// runs inside a catch-all that logs and continues: no exception crosses the loop.
 //
 // One turn: wait for events (the timeout is the nearest timer, or 0 when work is queued),
 // run io callbacks, then due timers, then posted functions, then end-of-turn functions

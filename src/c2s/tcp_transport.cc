@@ -20,24 +20,24 @@ std::string streamHeaderXml(std::string_view stream_id, std::string_view from_do
 
 TcpTransport::TcpTransport(net::Loop& loop, net::Fd fd, net::SocketAddress peer,
                            SSL_CTX* direct_tls_ctx)
-    : connection_(std::make_unique<net::Connection>(
-          loop, std::move(fd), std::move(peer), static_cast<net::Connection::Handler&>(*this))) {
-  if (direct_tls_ctx) connection_->startServerTls(direct_tls_ctx);
+    : connection_(loop, std::move(fd), std::move(peer),
+                  static_cast<net::Connection::Handler&>(*this)) {
+  if (direct_tls_ctx) connection_.startServerTls(direct_tls_ctx);
 }
 
 void TcpTransport::start() {
-  if (!connection_->isTls()) connection_->start();
+  if (!connection_.isTls()) connection_.start();
 }
 
 void TcpTransport::sendStreamHeader(std::string_view stream_id, std::string_view from_domain) {
-  connection_->send(streamHeaderXml(stream_id, from_domain));
+  connection_.send(streamHeaderXml(stream_id, from_domain));
 }
 
 void TcpTransport::sendStanza(const xml::Element& stanza) {
   thread_local std::string buffer;
   buffer.clear();
   xml::serialize(stanza, buffer, ns::kClient);
-  connection_->send(buffer);
+  connection_.send(buffer);
 }
 
 }  // namespace parley::c2s

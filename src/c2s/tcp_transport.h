@@ -16,22 +16,22 @@ class TcpTransport final : public Transport, private net::Connection::Handler {
 
   void start() override;
   void sendStreamHeader(std::string_view stream_id, std::string_view from_domain) override;
-  void sendElement(std::string_view xml) override { connection_->send(xml); }
+  void sendElement(std::string_view xml) override { connection_.send(xml); }
   void sendStanza(const xml::Element& stanza) override;
-  void sendStreamClose() override { connection_->send("</stream:stream>"); }
-  void close() override { connection_->close(); }
+  void sendStreamClose() override { connection_.send("</stream:stream>"); }
+  void close() override { connection_.close(); }
 
-  bool isSecure() const override { return connection_->isTls(); }
-  bool canStartTls() const override { return !connection_->isTls(); }
-  void startTls(SSL_CTX* ctx) override { connection_->startServerTls(ctx); }
+  bool isSecure() const override { return connection_.isTls(); }
+  bool canStartTls() const override { return !connection_.isTls(); }
+  void startTls(SSL_CTX* ctx) override { connection_.startServerTls(ctx); }
   std::optional<std::string> channelBinding(std::string_view type) const override {
-    return connection_->channelBinding(type);
+    return connection_.channelBinding(type);
   }
-  std::string peerIp() const override { return connection_->peer().ip(); }
-  std::string describePeer() const override { return connection_->peer().toString(); }
-  std::string tlsVersion() const override { return connection_->tlsVersion(); }
-  void setReadPaused(bool paused) override { connection_->setReadPaused(paused); }
-  void releaseIdleBuffers() override { connection_->releaseIdleBuffers(); }
+  std::string peerIp() const override { return connection_.peer().ip(); }
+  std::string describePeer() const override { return connection_.peer().toString(); }
+  std::string tlsVersion() const override { return connection_.tlsVersion(); }
+  void setReadPaused(bool paused) override { connection_.setReadPaused(paused); }
+  void releaseIdleBuffers() override { connection_.releaseIdleBuffers(); }
 
  private:
   // net::Connection::Handler
@@ -39,7 +39,9 @@ class TcpTransport final : public Transport, private net::Connection::Handler {
   void onClosed(std::string_view reason) override { handler_->onClosed(reason); }
   void onTlsEstablished() override { handler_->onTlsEstablished(); }
 
-  std::unique_ptr<net::Connection> connection_;
+  // In the transport itself, not behind a pointer: a delivery at 10,000 sessions reaches the
+  // connection without one more cold cache line to chase.
+  net::Connection connection_;
 };
 
 // The opening tag of a server's response stream header for jabber:client.

@@ -147,7 +147,38 @@ struct Connection::LeanTls {
 Connection::Connection(Loop& loop, Fd fd, SocketAddress peer, Handler& handler)
     : loop_(loop), handler_(&handler), fd_(std::move(fd)), peer_(peer) {}
 
+// On the stack of a call that hands data to the handler: the contract says the handler does
+// not destroy the connection synchronously, and if it does anyway, the call still finds out
+// (a weak_ptr would do the same at the price of a cold cache line per event).
+class Connection::Watch {
+ public:
+  explicit Watch(Connection& connection) : connection_(&connection), outer_(connection.watch_) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+    // GCC 12 does not see that the destructor takes the pointer back.
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+    connection.watch_ = this;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+  }
+  ~Watch() {
+    if (connection_ != nullptr) connection_->watch_ = outer_;
+  }
+  Watch(const Watch&) = delete;
+  Watch& operator=(const Watch&) = delete;
+  bool stillHere() const { return connection_ != nullptr; }
+
+ private:
+  friend class Connection;
+  Connection* connection_;
+  Watch* outer_;
+};
+
 Connection::~Connection() {
+  for (Watch* watch = watch_; watch != nullptr; watch = watch->outer_) watch->connection_ = nullptr;
+  if (flush_scheduled_) loop_.cancelEndOfTurn(this);
   loop_.cancelTimer(close_timer_);
   if (registered_) loop_.remove(fd_.get());
   ssl_.reset();  // frees our BIO too
@@ -278,7 +309,7 @@ void Connection::updateInterest() {
 // ---- events ----
 
 void Connection::onEvents(uint32_t events) {
-  std::weak_ptr<char> guard = alive_;
+  Watch watch(*this);
   if (state_ == State::Closed) return;
   if (events & EPOLLERR) {
     int err = 0;
@@ -290,7 +321,7 @@ void Connection::onEvents(uint32_t events) {
   if (events & EPOLLOUT) {
     write_blocked_ = false;
     flushOutput();
-    if (!stillHere(guard) || state_ == State::Closed) return;
+    if (!watch.stillHere() || state_ == State::Closed) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
     // The end of input comes once: a short read no longer means there is nothing left.
@@ -303,7 +334,7 @@ void Connection::onEvents(uint32_t events) {
       return;
     }
   }
-  if (stillHere(guard)) updateInterest();
+  if (watch.stillHere()) updateInterest();
 }
 
 void Connection::onReadable() {
@@ -330,7 +361,7 @@ void Connection::scheduleRead() {
 }
 
 bool Connection::readPlain() {
-  std::weak_ptr<char> guard = alive_;
+  Watch watch(*this);
   char* buffer = readBuffer();
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
@@ -339,7 +370,7 @@ bool Connection::readPlain() {
       stats_.bytes_in += static_cast<uint64_t>(n);
       handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       bool drained = static_cast<size_t>(n) < kReadBufferSize && !peer_hung_up_;
-      if (!stillHere(guard)) return false;
+      if (!watch.stillHere()) return false;
       // The handler may have closed, paused, or switched to TLS (STARTTLS).
       if (state_ != State::Open || readingStopped() || tls_ != TlsState::None) return !drained;
       if (drained) return false;
@@ -361,7 +392,7 @@ bool Connection::readPlain() {
 // it; a record cut off at the end stays in OpenSSL's buffer (or in tls_in_) until the rest
 // arrives.
 bool Connection::readTls() {
-  std::weak_ptr<char> guard = alive_;
+  Watch watch(*this);
   for (int i = 0; i < kMaxReadsPerEvent; ++i) {
     bool drained = false;
     bool from_leftover = !tls_in_.empty();
@@ -391,7 +422,7 @@ bool Connection::readTls() {
       drained = static_cast<size_t>(n) < kReadBufferSize && !peer_hung_up_;
     }
     bool go_on = processTlsInput();
-    if (!stillHere(guard)) return false;
+    if (!watch.stillHere()) return false;
     keepUnreadTlsInput(from_leftover);
     if (!go_on || state_ != State::Open || drained) return !drained && state_ == State::Open;
   }
@@ -440,7 +471,7 @@ void Connection::handOffTls() {
 // as the buffer: many small stanzas that arrived together reach the parser in one call.
 bool Connection::decryptInput() {
   if (records_) return openRecords();
-  std::weak_ptr<char> guard = alive_;
+  Watch watch(*this);
   char* buffer = plaintextBuffer();
   size_t used = 0;
   for (;;) {
@@ -453,7 +484,7 @@ bool Connection::decryptInput() {
       stats_.bytes_in += used;
       handler_->onData(std::string_view(buffer, used));
       used = 0;
-      if (!stillHere(guard) || state_ != State::Open || readingStopped()) return false;
+      if (!watch.stillHere() || state_ != State::Open || readingStopped()) return false;
     }
     if (n > 0) continue;
     switch (err) {
@@ -483,7 +514,7 @@ bool Connection::decryptInput() {
 // decryptInput with Tls13Records: the same batching, and a record cut off at the end stays in
 // the feed (then in tls_in_) until the rest arrives.
 bool Connection::openRecords() {
-  std::weak_ptr<char> guard = alive_;
+  Watch watch(*this);
   char* buffer = plaintextBuffer();
   size_t used = 0;
   auto deliver = [&] {
@@ -491,7 +522,7 @@ bool Connection::openRecords() {
     stats_.bytes_in += used;
     handler_->onData(std::string_view(buffer, used));
     used = 0;
-    return stillHere(guard) && state_ == State::Open && !readingStopped();
+    return watch.stillHere() && state_ == State::Open && !readingStopped();
   };
   for (;;) {
     size_t size = Tls13Records::recordSize(tls_feed_);
@@ -509,7 +540,7 @@ bool Connection::openRecords() {
       // What came before the bad record is good. A pause does not postpone the end: the record
       // is gone from the feed.
       bool open = deliver();
-      if (stillHere(guard) && (open || state_ == State::Open)) failTls(opened.error());
+      if (watch.stillHere() && (open || state_ == State::Open)) failTls(opened.error());
       return false;
     }
     switch (opened->content) {
@@ -520,7 +551,7 @@ bool Connection::openRecords() {
         break;
       case Tls13Records::Content::CloseNotify: {
         bool open = deliver();
-        if (stillHere(guard) && (open || state_ == State::Open)) {
+        if (watch.stillHere() && (open || state_ == State::Open)) {
           finish("peer closed the TLS stream", false);
         }
         return false;
@@ -539,7 +570,7 @@ void Connection::failTls(const Tls13Records::Failure& failure) {
 }
 
 bool Connection::handshakeStep() {
-  std::weak_ptr<char> guard = alive_;
+  Watch watch(*this);
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
@@ -548,7 +579,7 @@ bool Connection::handshakeStep() {
     log::debug("connection ", peer_.toString(), ": ", tlsVersion(), " established, SNI '",
                sniHostname(), "', ALPN '", alpnProtocol(), "'", lean_ ? ", records ours" : "");
     handler_->onTlsEstablished();
-    if (!stillHere(guard) || state_ == State::Closed) return false;
+    if (!watch.stillHere() || state_ == State::Closed) return false;
     // Our last flight (client: Finished; server: the session ticket) leaves at the end of the
     // turn, with what the handler answers to data that came with it.
     scheduleFlush();
@@ -594,12 +625,13 @@ void Connection::send(std::string_view data) {
 void Connection::scheduleFlush() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
-  std::weak_ptr<char> guard = alive_;
-  loop_.atEndOfTurn([this, guard] {
-    if (!stillHere(guard)) return;
-    flush_scheduled_ = false;
-    if (!write_blocked_) flushOutput();  // blocked: EPOLLOUT resumes it
-  });
+  loop_.atEndOfTurn(&Connection::flushAtEndOfTurn, this);  // cancelled by ~Connection
+}
+
+void Connection::flushAtEndOfTurn(void* arg) {
+  auto* self = static_cast<Connection*>(arg);
+  self->flush_scheduled_ = false;
+  if (!self->write_blocked_) self->flushOutput();  // blocked: EPOLLOUT resumes it
 }
 
 void Connection::flushOutput() {
@@ -800,7 +832,7 @@ void Connection::deliverPendingTls() {
   std::weak_ptr<char> guard = alive_;
   loop_.atEndOfTurn([this, guard] {
     if (!stillHere(guard) || state_ != State::Open || readingStopped()) return;
-    readTls();
+    if (readTls()) scheduleRead();
     if (stillHere(guard)) updateInterest();
   });
 }

@@ -149,7 +149,9 @@ class alignas(64) Connection {
   bool holdsTlsInput() const;           // tls_in_ records, or OpenSSL's unread plaintext
   bool holdsOnlyPartOfARecord() const;  // tls_in_, once Tls13Records has the connection
   void scheduleFlush();
+  static void flushAtEndOfTurn(void* arg);
   void finish(std::string reason, bool graceful);
+  class Watch;
 
   // The BIO between OpenSSL and our buffers: reads take from tls_feed_, writes append to
   // tls_out_ and always succeed (tls_out_ is written to the socket like plaintext output).
@@ -167,7 +169,7 @@ class alignas(64) Connection {
   // An established TLS 1.3 server connection, once ssl_ is freed: its records, read and
   // written on every event (here, not behind lean_: one cold pointer less per message).
   std::unique_ptr<Tls13Records> records_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();  // guards deferred callbacks
+  Watch* watch_ = nullptr;  // the innermost call on the stack that watches for destruction
   Fd fd_;
   uint32_t interest_ = 0;
   State state_ = State::Idle;
@@ -197,6 +199,9 @@ class alignas(64) Connection {
   std::string tls_out_;
 
   Stats stats_;
+  // Guards the callbacks of rare paths (timers, posts, onClosed); the hot ones need none: a
+  // call on the stack has its Watch, and the flush at the end of the turn is cancelled.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
   Loop::TimerId close_timer_ = 0;
   SslPtr ssl_;
   // What an established TLS 1.3 server connection keeps of its handshake.

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <exception>
+#include <utility>
 
 #include "util/log.h"
 
@@ -106,7 +107,22 @@ void Loop::cancelTimer(TimerId id) {
 
 void Loop::atEndOfTurn(std::function<void()> fn) {
   PARLEY_ASSERT(isLoopThread());
-  end_of_turn_.push_back(std::move(fn));
+  end_of_turn_.push_back(Deferred{nullptr, nullptr, std::move(fn)});
+}
+
+void Loop::atEndOfTurn(TurnFunction fn, void* arg) {
+  PARLEY_ASSERT(isLoopThread());
+  PARLEY_ASSERT(fn != nullptr);
+  end_of_turn_.push_back(Deferred{fn, arg, {}});
+}
+
+// Rare (a connection destroyed with its flush pending), so a scan of what is queued will do.
+void Loop::cancelEndOfTurn(const void* arg) {
+  for (auto* queue : {&end_of_turn_, &running_end_of_turn_}) {
+    for (auto& deferred : *queue) {
+      if (deferred.fn != nullptr && deferred.arg == arg) deferred.fn = nullptr;
+    }
+  }
 }
 
 void Loop::add(int fd, uint32_t events, Function cb) {
@@ -231,20 +247,29 @@ void Loop::runTimers() {
 
 void Loop::runPosted() {
   if (!has_posted_.load(std::memory_order_relaxed)) return;
-  std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(post_mutex_);
-    batch.swap(posted_);
+    running_posted_.swap(posted_);
     has_posted_.store(false, std::memory_order_relaxed);
   }
-  for (auto& fn : batch) guarded("posted", fn);
+  for (auto& fn : running_posted_) guarded("posted", fn);
+  running_posted_.clear();
 }
 
+// A call may queue more (run in the next round of the same turn) or cancel pending ones
+// (their fn is cleared in place, so the batch never moves under the call).
 void Loop::runEndOfTurn() {
   while (!end_of_turn_.empty()) {
-    std::vector<std::function<void()>> batch;
-    batch.swap(end_of_turn_);
-    for (auto& fn : batch) guarded("end-of-turn", fn);
+    running_end_of_turn_.swap(end_of_turn_);
+    for (auto& deferred : running_end_of_turn_) {
+      if (deferred.fn != nullptr) {
+        TurnFunction fn = std::exchange(deferred.fn, nullptr);
+        guarded("end-of-turn", [&] { fn(deferred.arg); });
+      } else if (deferred.function) {
+        guarded("end-of-turn", deferred.function);
+      }
+    }
+    running_end_of_turn_.clear();
   }
 }
 

@@ -52,6 +52,12 @@ class Loop {
   void cancelTimer(TimerId id);  // safe if already fired or cancelled, and for 0
   // Runs once after the current batch of events; loop thread only.
   void atEndOfTurn(std::function<void()> fn);
+  // The same for a plain function of `arg`: nothing to allocate, nothing to guard (what a
+  // Connection uses to flush its output once per turn). An owner that goes away first calls
+  // cancelEndOfTurn(arg), which drops every such call for `arg` still pending this turn.
+  using TurnFunction = void (*)(void* arg);
+  void atEndOfTurn(TurnFunction fn, void* arg);
+  void cancelEndOfTurn(const void* arg);
 
   // fd registration; loop thread only. The callback gets the epoll event mask.
   // The loop does not own the fd; remove() it before closing it.
@@ -78,6 +84,12 @@ class Loop {
     bool owns_function = false;  // arg is a std::function add() made; remove() deletes it
   };
   using Function = std::function<void(uint32_t)>;
+  // One end-of-turn call: fn(arg), or function when fn is null.
+  struct Deferred {
+    TurnFunction fn = nullptr;
+    void* arg = nullptr;
+    std::function<void()> function;
+  };
   struct TimerSlot {
     std::chrono::steady_clock::time_point when;
     TimerId id;
@@ -100,6 +112,9 @@ class Loop {
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_;  // guarded by post_mutex_
   std::atomic<bool> has_posted_{false};
+  // The batches being run swap with the queues, so both keep their capacity: no allocation
+  // per turn for the queue itself.
+  std::vector<std::function<void()>> running_posted_;
 
   // By fd: the kernel hands out the lowest free numbers, so a table is dense, and one index
   // instead of a hash lookup per event (with 10,000 sessions that lookup missed the cache).
@@ -112,7 +127,8 @@ class Loop {
   std::unordered_map<TimerId, std::function<void()>> timers_;
   TimerId next_timer_ = 1;
 
-  std::vector<std::function<void()>> end_of_turn_;
+  std::vector<Deferred> end_of_turn_;
+  std::vector<Deferred> running_end_of_turn_;
   std::chrono::steady_clock::time_point now_;
 };
 

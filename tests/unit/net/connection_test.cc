@@ -306,6 +306,48 @@ TEST_CASE("Connection: more than one event's worth of reads already queued is al
   CHECK(session.conn->stats().reads > 8);
 }
 
+// The flush at the end of the turn is a plain call on the Connection: destroying the
+// Connection first must cancel it (ASan sees a use after free otherwise).
+TEST_CASE("Connection: destroyed with a flush pending, nothing runs on it", "[net][connection]") {
+  Loop loop;
+  auto [ours, theirs] = socketPair();
+  auto session = std::make_unique<TestSession>(loop, std::move(ours), SocketAddress{});
+  session->conn->start();
+  auto [other_ours, other_theirs] = socketPair();
+  TestSession other(loop, std::move(other_ours), SocketAddress{});
+  other.conn->start();
+  loop.post([&] {
+    session->conn->send("dropped");
+    other.conn->send("kept");  // queued after the cancelled one: still flushed
+    session.reset();
+    loop.atEndOfTurn([&] { loop.stop(); });
+  });
+  REQUIRE(test::runWithWatchdog(loop));
+  CHECK(test::readExactly(other_theirs.get(), 4) == "kept");
+  char c;
+  CHECK(::read(theirs.get(), &c, 1) == 0);  // EOF: closed, and "dropped" never written
+}
+
+// The handler must not destroy its Connection from onData, but if it does, the reading call
+// on the stack finds out and touches nothing more.
+TEST_CASE("Connection: a handler that destroys it from onData stops the read",
+          "[net][connection]") {
+  Loop loop;
+  auto [ours, theirs] = socketPair();
+  auto session = std::make_unique<TestSession>(loop, std::move(ours), SocketAddress{});
+  int calls = 0;
+  session->on_data = [&](std::string_view) {
+    ++calls;
+    session->conn.reset();
+    loop.atEndOfTurn([&] { loop.stop(); });
+  };
+  session->conn->start();
+  test::writeAll(theirs.get(), "first");
+  REQUIRE(test::runWithWatchdog(loop));
+  CHECK(calls == 1);
+  CHECK(session->received == "first");
+}
+
 TEST_CASE("Connection: destroying it without start() just closes the socket", "[net][connection]") {
   Loop loop;
   auto [ours, theirs] = socketPair();

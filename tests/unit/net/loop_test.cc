@@ -122,6 +122,41 @@ TEST_CASE("Loop: atEndOfTurn runs after the current batch, nested ones too", "[n
   CHECK(order == std::vector<std::string>{"post1", "post2", "end1", "end2"});
 }
 
+// What a Connection does with its flush: a plain function of an argument, in order with the
+// std::function ones, and cancelled (here and in the batch already running) when the argument
+// goes away.
+TEST_CASE("Loop: plain end-of-turn calls keep their order and can be cancelled", "[net][loop]") {
+  Loop loop;
+  struct Target {
+    std::vector<std::string>* order;
+    std::string name;
+  };
+  std::vector<std::string> order;
+  Target a{&order, "a"};
+  Target b{&order, "b"};
+  Target c{&order, "c"};
+  auto record = [](void* arg) {
+    auto* target = static_cast<Target*>(arg);
+    target->order->push_back(target->name);
+  };
+  loop.post([&] {
+    loop.atEndOfTurn(record, &a);
+    loop.atEndOfTurn([&] {
+      order.push_back("fn");
+      loop.cancelEndOfTurn(&c);      // queued after this one in the same batch
+      loop.atEndOfTurn(record, &b);  // the next round of the same turn
+      loop.atEndOfTurn(record, &c);
+      loop.cancelEndOfTurn(&c);  // and in the queue for that round
+    });
+    loop.atEndOfTurn(record, &c);
+    loop.atEndOfTurn(record, &a);
+    loop.cancelEndOfTurn(&b);  // nothing pending for b: no effect
+  });
+  loop.post([&] { loop.stop(); });
+  REQUIRE(test::runWithWatchdog(loop));
+  CHECK(order == std::vector<std::string>{"a", "fn", "a", "b"});
+}
+
 TEST_CASE("Loop: an exception in a callback is logged and the loop goes on", "[net][loop]") {
   Loop loop;
   bool after = false;

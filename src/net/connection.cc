@@ -368,8 +368,8 @@ bool Connection::readPlain() {
     if (n > 0) {
       ++stats_.reads;
       stats_.bytes_in += static_cast<uint64_t>(n);
-      handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       bool drained = static_cast<size_t>(n) < kReadBufferSize && !peer_hung_up_;
+      handler_->onData(std::string_view(buffer, static_cast<size_t>(n)));
       if (!watch.stillHere()) return false;
       // The handler may have closed, paused, or switched to TLS (STARTTLS).
       if (state_ != State::Open || readingStopped() || tls_ != TlsState::None) return !drained;

@@ -2,8 +2,6 @@
 // (XEP-0368).
 #pragma once
 
-#include <memory>
-
 #include "c2s/transport.h"
 #include "net/connection.h"
 

@@ -41,6 +41,13 @@ char* plaintextBuffer() {
   thread_local std::array<char, kPlaintextBufferSize> buffer;
   return buffer.data();
 }
+// The records a flush makes, when they can go to the socket at once (see writeTls); an emptied
+// one larger than this is freed.
+constexpr size_t kKeepSealCapacity = 2 * kFlushThreshold;
+std::string& sealBuffer() {
+  thread_local std::string buffer;
+  return buffer;
+}
 
 void releaseIfLarge(std::string& buffer) {
   if (buffer.empty() && buffer.capacity() > kKeepCapacity) std::string().swap(buffer);
@@ -656,7 +663,11 @@ void Connection::flushOutput() {
         ERR_clear_error();
       }
     }
-    if (tls_out_offset_ < tls_out_.size() && writeSocket() == WriteResult::Failed) return;
+    // Blocked (writeTls kept what the socket did not take): EPOLLOUT resumes.
+    if (!write_blocked_ && tls_out_offset_ < tls_out_.size() &&
+        writeSocket() == WriteResult::Failed) {
+      return;
+    }
   }
   if (state_ == State::Closing && pendingOutputBytes() == 0) {
     ::shutdown(fd_.get(), SHUT_WR);
@@ -680,24 +691,14 @@ Connection::WriteResult Connection::writeSocket() {
   bool plain = tls_ == TlsState::None;
   std::string& buffer = plain ? out_ : tls_out_;
   size_t& offset = plain ? out_offset_ : tls_out_offset_;
-  while (offset < buffer.size()) {
-    ssize_t n = ::send(fd_.get(), buffer.data() + offset, buffer.size() - offset, MSG_NOSIGNAL);
-    if (n >= 0) {
-      ++stats_.writes;
-      if (plain) stats_.bytes_out += static_cast<uint64_t>(n);
-      offset += static_cast<size_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      write_blocked_ = true;
-      buffer.erase(0, offset);
-      offset = 0;
-      return WriteResult::Blocked;
-    }
-    finish(std::string("write failed: ") + std::strerror(errno), false);
-    return WriteResult::Failed;
+  size_t before = offset;
+  WriteResult result = sendToSocket(buffer, offset);
+  if (plain) stats_.bytes_out += offset - before;
+  if (result == WriteResult::Blocked) {
+    buffer.erase(0, offset);
+    offset = 0;
   }
+  if (result != WriteResult::Done) return result;
   offset = 0;
   if (plain) {
     buffer.clear();
@@ -707,20 +708,55 @@ Connection::WriteResult Connection::writeSocket() {
     // every TLS session a few KiB for nothing (and leave holes in the heap once freed).
     std::string().swap(buffer);
   }
+  return WriteResult::Done;
+}
+
+// Sends bytes from `sent` on until all are sent (Done), the socket is full (Blocked: EPOLLOUT
+// resumes) or it failed (Failed: the connection is finished).
+Connection::WriteResult Connection::sendToSocket(std::string_view bytes, size_t& sent) {
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n >= 0) {
+      ++stats_.writes;
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      write_blocked_ = true;
+      return WriteResult::Blocked;
+    }
+    finish(std::string("write failed: ") + std::strerror(errno), false);
+    return WriteResult::Failed;
+  }
   write_blocked_ = false;
   return WriteResult::Done;
 }
 
-// Encrypts out_ into tls_out_ (our BIO takes every record), for writeSocket to send.
+// Encrypts out_ into TLS records. With Tls13Records and nothing waiting for the socket (the
+// usual case) the records are made in the thread's buffer and sent from there, and only what
+// the socket does not take is kept in tls_out_. Otherwise they go into tls_out_ (OpenSSL's
+// through our BIO), for writeSocket to send.
 Connection::WriteResult Connection::writeTls() {
   if (records_ && out_offset_ < out_.size()) {
-    auto sealed = records_->seal(std::string_view(out_).substr(out_offset_), tls_out_);
+    bool direct = tls_out_.empty();
+    std::string& records = direct ? sealBuffer() : tls_out_;
+    auto sealed = records_->seal(std::string_view(out_).substr(out_offset_), records);
     if (!sealed) {
+      if (direct) records.clear();
       finish("TLS write failed: " + sealed.error().message, false);
       return WriteResult::Failed;
     }
     stats_.bytes_out += out_.size() - out_offset_;
     out_offset_ = out_.size();
+    if (direct) {
+      size_t sent = 0;
+      WriteResult result = sendToSocket(records, sent);
+      if (result == WriteResult::Blocked) tls_out_.assign(records, sent);
+      records.clear();
+      if (records.capacity() > kKeepSealCapacity) std::string().swap(records);
+      if (result == WriteResult::Failed) return result;
+    }
   }
   while (out_offset_ < out_.size()) {
     ERR_clear_error();
@@ -802,7 +838,6 @@ void Connection::releaseIdleBuffers() {
   }
   // tls_out_ is freed whenever it has been written.
   if (tls_in_.empty()) std::string().swap(tls_in_);
-  if (records_) records_->releaseIdle();
 }
 
 void Connection::setReadPaused(bool paused) {

@@ -140,6 +140,7 @@ class alignas(64) Connection {
   void keepUnreadTlsInput(bool from_leftover);  // the feed came from tls_in_
   void flushOutput();
   WriteResult writeSocket();
+  WriteResult sendToSocket(std::string_view bytes, size_t& sent);
   WriteResult writeTls();
   void updateInterest();
   bool readingStopped() const { return read_paused_ || output_backlogged_; }

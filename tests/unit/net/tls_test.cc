@@ -381,7 +381,7 @@ TEST_CASE("TLS: records that arrive together take one read() and one onData", "[
   CHECK(s.closed_reason == "peer closed the TLS stream");
 }
 
-TEST_CASE("TLS 1.3: KeyUpdate both ways, also after the session shed its cipher state",
+TEST_CASE("TLS 1.3: KeyUpdate both ways, also after the session released its idle buffers",
           "[net][tls]") {
   Certs certs;
   auto tls = makeContext(certs, {"a.example"});

@@ -196,7 +196,8 @@ class alignas(64) Connection {
 
   std::string out_;  // application data not yet written (with TLS: not yet encrypted)
   // With TLS, the bytes for the socket: the plaintext queued before TLS started (<proceed/>),
-  // then TLS records.
+  // then TLS records (with Tls13Records only those the socket did not take at once, and
+  // alerts or a KeyUpdate answered while reading).
   std::string tls_out_;
 
   Stats stats_;

@@ -93,15 +93,15 @@ class ThreadCiphers {
   }
 
   // The context for `suite` and direction, keyed with `key` and `nonce`; nullptr if OpenSSL
-  // fails (out of memory).
-  EVP_CIPHER_CTX* keyed(size_t suite, const EVP_CIPHER* cipher, const unsigned char* key,
+  // fails (out of memory). `cipher` is asked only when the thread first needs that context.
+  EVP_CIPHER_CTX* keyed(size_t suite, const EVP_CIPHER* (*cipher)(), const unsigned char* key,
                         const unsigned char* nonce, bool encrypt) {
     int enc = encrypt ? 1 : 0;
     EVP_CIPHER_CTX*& ctx = contexts_[suite][enc];
     if (ctx == nullptr) {
       ctx = EVP_CIPHER_CTX_new();
       if (ctx == nullptr) return nullptr;
-      if (EVP_CipherInit_ex(ctx, cipher, nullptr, nullptr, nullptr, enc) != 1) {
+      if (EVP_CipherInit_ex(ctx, cipher(), nullptr, nullptr, nullptr, enc) != 1) {
         EVP_CIPHER_CTX_free(ctx);
         ctx = nullptr;
         return nullptr;
@@ -201,7 +201,7 @@ void Tls13Records::update(Which which) {
 
 EVP_CIPHER_CTX* Tls13Records::cipherFor(const Keys& keys, const unsigned char (&nonce)[12],
                                         bool encrypt) const {
-  return t_ciphers.keyed(suite_.index, suite_.cipher(), keys.key, nonce, encrypt);
+  return t_ciphers.keyed(suite_.index, suite_.cipher, keys.key, nonce, encrypt);
 }
 
 // ---- output ----
